@@ -1,0 +1,150 @@
+"""The official StyleGAN / ProGAN loss functions.
+
+Every loss takes the networks and its inputs explicitly (the random draws are the
+caller's: ``latents [N, latent_size]``, ``labels [N, label_size]``, ``reals [N, C, r, r]``
+NCHW in [-1, 1], WGAN-GP ``mixing_factors [N, 1, 1, 1]``) and returns
+``(loss, stats)``: ``loss`` a float32 per-sample vector ``[N, 1]`` whose mean is what
+the official training loop minimizes, ``stats`` the values the official code reports
+to autosummary (``'Loss/scores/real'`` ...).
+
+Official ``D_logistic_simplegp`` and ``D_wgan_gp`` return ``[N, N]``: their per-sample
+penalty ``[N]`` broadcasts against the ``[N, 1]`` score terms. The mean is the same as
+that of our ``[N, 1]`` vector (score term of sample i + penalty of sample i), which is
+also correct to sum across replicas and divide by the global batch.
+
+``G_kwargs`` / ``D_kwargs`` go to every call of G / D (e.g. ``lod``, ``resolution``,
+``randomize_noise``, ``style_mixing_draws``, ``rng``); G is called with
+``is_training=True``. ``loss_scale`` (mixed precision) scales the inner gradient of the
+R1 / R2 / gradient penalties as official ``apply_loss_scaling`` does.
+"""
+import tensorflow as tf
+
+
+def _fake_scores(G, D, latents, labels, G_kwargs, D_kwargs):  # noqa: N803 (official names)
+    fakes = G(latents, labels, is_training=True, **(G_kwargs or {}))
+    return fakes, tf.cast(D(fakes, labels, **(D_kwargs or {})), tf.float32)
+
+
+def _input_gradient(D, images, labels, D_kwargs, loss_scale):  # noqa: N803
+    """``(D(images) [N, 1] float32, d sum(D(images)) / d images [N, C, H, W] float32)``."""
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        scores = tf.cast(D(images, labels, **(D_kwargs or {})), tf.float32)
+        scaled = tf.reduce_sum(scores) * (1.0 if loss_scale is None else loss_scale)
+    grads = tf.cast(tape.gradient(scaled, images), tf.float32)
+    if loss_scale is not None:
+        grads /= loss_scale
+    return scores, grads
+
+
+def _sum_squares(grads):
+    return tf.reduce_sum(tf.square(grads), axis=[1, 2, 3])
+
+
+def G_wgan(G, D, latents, labels, G_kwargs=None, D_kwargs=None):  # noqa: N802,N803
+    """WGAN generator loss ``-D(G(z))``."""
+    _, fake_scores = _fake_scores(G, D, latents, labels, G_kwargs, D_kwargs)
+    return -fake_scores, {}
+
+
+def G_logistic_saturating(G, D, latents, labels, G_kwargs=None, D_kwargs=None):  # noqa: N802,N803
+    """``log(1 - sigmoid(D(G(z))))`` = ``-softplus(D(G(z)))``."""
+    _, fake_scores = _fake_scores(G, D, latents, labels, G_kwargs, D_kwargs)
+    return -tf.nn.softplus(fake_scores), {}
+
+
+def G_logistic_nonsaturating(G, D, latents, labels, G_kwargs=None, D_kwargs=None):  # noqa: N802,N803
+    """``-log(sigmoid(D(G(z))))`` = ``softplus(-D(G(z)))`` (the StyleGAN default)."""
+    _, fake_scores = _fake_scores(G, D, latents, labels, G_kwargs, D_kwargs)
+    return tf.nn.softplus(-fake_scores), {}
+
+
+def _real_fake(G, D, reals, labels, latents, G_kwargs, D_kwargs, loss_scale=None, real_grads=False):  # noqa: N803
+    """Fakes, real and fake scores (official evaluation order: G, D(reals), D(fakes)),
+    and optionally the gradient of ``sum(D(reals))`` with respect to the reals."""
+    fakes = G(latents, labels, is_training=True, **(G_kwargs or {}))
+    grads = None
+    if real_grads:
+        real_scores, grads = _input_gradient(D, reals, labels, D_kwargs, loss_scale)
+    else:
+        real_scores = tf.cast(D(reals, labels, **(D_kwargs or {})), tf.float32)
+    fake_scores = tf.cast(D(fakes, labels, **(D_kwargs or {})), tf.float32)
+    stats = {"Loss/scores/real": real_scores, "Loss/scores/fake": fake_scores}
+    return fakes, real_scores, fake_scores, grads, stats
+
+
+def _epsilon_penalty(real_scores, wgan_epsilon, stats):
+    penalty = tf.square(real_scores)
+    stats["Loss/epsilon_penalty"] = penalty
+    return penalty * wgan_epsilon
+
+
+def _gradient_penalty(D, reals, fakes, labels, mixing_factors, wgan_lambda, wgan_target, D_kwargs,  # noqa: N803
+                      loss_scale, stats):
+    """WGAN-GP term ``(|grad D(mix)| - target)^2 * lambda / target^2``, shape [N, 1]."""
+    mixed = reals + (fakes - tf.cast(reals, fakes.dtype)) * tf.cast(mixing_factors, fakes.dtype)
+    mixed_scores, grads = _input_gradient(D, mixed, labels, D_kwargs, loss_scale)
+    norms = tf.sqrt(_sum_squares(grads))
+    stats["Loss/scores/mixed"] = mixed_scores
+    stats["Loss/mixed_norms"] = norms
+    return (tf.square(norms - wgan_target) * (wgan_lambda / wgan_target ** 2))[:, None]
+
+
+def D_wgan(G, D, reals, labels, latents, wgan_epsilon=0.001, G_kwargs=None, D_kwargs=None):  # noqa: N802,N803
+    """WGAN critic loss ``D(fake) - D(real) + epsilon * D(real)^2``."""
+    _, real, fake, _, stats = _real_fake(G, D, reals, labels, latents, G_kwargs, D_kwargs)
+    return fake - real + _epsilon_penalty(real, wgan_epsilon, stats), stats
+
+
+def D_wgan_gp(G, D, reals, labels, latents, mixing_factors, wgan_lambda=10.0, wgan_epsilon=0.001,  # noqa: N802,N803
+              wgan_target=1.0, G_kwargs=None, D_kwargs=None, loss_scale=None):
+    """WGAN-GP critic loss (ProGAN): WGAN + gradient penalty on ``lerp(real, fake, mixing_factors)``
+    + epsilon drift penalty."""
+    fakes, real, fake, _, stats = _real_fake(G, D, reals, labels, latents, G_kwargs, D_kwargs)
+    loss = fake - real + _gradient_penalty(D, reals, fakes, labels, mixing_factors, wgan_lambda, wgan_target,
+                                           D_kwargs, loss_scale, stats)
+    return loss + _epsilon_penalty(real, wgan_epsilon, stats), stats
+
+
+def D_logistic(G, D, reals, labels, latents, G_kwargs=None, D_kwargs=None):  # noqa: N802,N803
+    """``softplus(D(fake)) + softplus(-D(real))``."""
+    _, real, fake, _, stats = _real_fake(G, D, reals, labels, latents, G_kwargs, D_kwargs)
+    return tf.nn.softplus(fake) + tf.nn.softplus(-real), stats
+
+
+def D_logistic_simplegp(G, D, reals, labels, latents, r1_gamma=10.0, r2_gamma=0.0, G_kwargs=None,  # noqa: N802,N803
+                        D_kwargs=None, loss_scale=None):
+    """Logistic loss + ``r1_gamma / 2 * |grad D(real)|^2`` (R1, on reals) and
+    ``r2_gamma / 2 * |grad D(fake)|^2`` (R2, on fakes). StyleGAN's default D loss."""
+    fakes, real, fake, real_grads, stats = _real_fake(G, D, reals, labels, latents, G_kwargs, D_kwargs,
+                                                      loss_scale, real_grads=r1_gamma != 0)
+    loss = tf.nn.softplus(fake) + tf.nn.softplus(-real)
+    if r1_gamma != 0:
+        r1 = _sum_squares(real_grads)
+        stats["Loss/r1_penalty"] = r1
+        loss += (r1 * (r1_gamma * 0.5))[:, None]
+    if r2_gamma != 0:
+        _, fake_grads = _input_gradient(D, fakes, labels, D_kwargs, loss_scale)
+        r2 = _sum_squares(fake_grads)
+        stats["Loss/r2_penalty"] = r2
+        loss += (r2 * (r2_gamma * 0.5))[:, None]
+    return loss, stats
+
+
+def D_hinge(G, D, reals, labels, latents, G_kwargs=None, D_kwargs=None):  # noqa: N802,N803
+    """``max(0, 1 + D(fake)) + max(0, 1 - D(real))``."""
+    _, real, fake, _, stats = _real_fake(G, D, reals, labels, latents, G_kwargs, D_kwargs)
+    return tf.maximum(0.0, 1.0 + fake) + tf.maximum(0.0, 1.0 - real), stats
+
+
+def D_hinge_gp(G, D, reals, labels, latents, mixing_factors, wgan_lambda=10.0, wgan_target=1.0,  # noqa: N802,N803
+               G_kwargs=None, D_kwargs=None, loss_scale=None):
+    """Hinge loss + the WGAN-GP gradient penalty."""
+    fakes, real, fake, _, stats = _real_fake(G, D, reals, labels, latents, G_kwargs, D_kwargs)
+    loss = tf.maximum(0.0, 1.0 + fake) + tf.maximum(0.0, 1.0 - real)
+    return loss + _gradient_penalty(D, reals, fakes, labels, mixing_factors, wgan_lambda, wgan_target,
+                                    D_kwargs, loss_scale, stats), stats
+
+
+G_LOSSES = {f.__name__: f for f in (G_wgan, G_logistic_saturating, G_logistic_nonsaturating)}
+D_LOSSES = {f.__name__: f for f in (D_wgan, D_wgan_gp, D_logistic, D_logistic_simplegp, D_hinge, D_hinge_gp)}
