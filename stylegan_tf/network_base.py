@@ -37,9 +37,16 @@ def dtype_policy(dtype="float32"):
     return policies[dtype]
 
 
-def nf_function(fmap_base, fmap_decay, fmap_max):
-    """Official feature-map count per stage: ``min(int(base / 2**(stage*decay)), max)``."""
-    return lambda stage: min(int(fmap_base / (2.0 ** (stage * fmap_decay))), fmap_max)
+def nf_function(fmap_base, fmap_decay, fmap_max, res_log2):
+    """Official feature-map count per stage: ``min(int(base / 2**(stage*decay)), max)``;
+    raises ValueError if the highest stage a network of ``2**res_log2`` px uses gets none."""
+    def nf(stage):
+        return min(int(fmap_base / (2.0 ** (stage * fmap_decay))), fmap_max)
+
+    if nf(res_log2 - 1) < 1:
+        raise ValueError(f"fmap_base={fmap_base} with fmap_decay={fmap_decay} leaves no feature maps at "
+                         f"{2 ** res_log2}x{2 ** res_log2}: increase fmap_base")
+    return nf
 
 
 def resolution_log2(resolution):

@@ -127,7 +127,7 @@ class G_synthesis(OfficialNetwork):  # noqa: N801
         k = self.kwargs
         self.res_log2 = resolution_log2(k["resolution"])
         self.num_layers = self.res_log2 * 2 - 2
-        nf = nf_function(k["fmap_base"], k["fmap_decay"], k["fmap_max"])
+        nf = nf_function(k["fmap_base"], k["fmap_decay"], k["fmap_max"], self.res_log2)
         _check_nonlinearity(k["nonlinearity"])
         _check_structure(k["structure"])
         layers.check_fused_scale(k["fused_scale"])
@@ -363,7 +363,7 @@ class G_style(OfficialNetwork):  # noqa: N801
             dlatents = self.truncation(dlatents, self.dlatent_avg, psi=psi, cutoff=cutoff)
 
         template = r("is_template_graph", is_template_graph)
-        return self.synthesis(dlatents, lod, resolution=resolution, is_template_graph=template, rng=rng,
+        return self.synthesis(dlatents, lod=lod, resolution=resolution, is_template_graph=template, rng=rng,
                               **synthesis_kwargs)
 
     def _style_mix(self, dlatents, latents_in, labels_in, lod, mixing_prob, draws, rng):
@@ -406,7 +406,7 @@ class D_basic(OfficialNetwork):  # noqa: N801
         super().__init__(name, data_format, **static_kwargs)
         k = self.kwargs
         self.res_log2 = resolution_log2(k["resolution"])
-        nf = nf_function(k["fmap_base"], k["fmap_decay"], k["fmap_max"])
+        nf = nf_function(k["fmap_base"], k["fmap_decay"], k["fmap_max"], self.res_log2)
         self.nonlinearity = _check_nonlinearity(k["nonlinearity"])
         _check_structure(k["structure"])
         layers.check_fused_scale(k["fused_scale"])

@@ -92,9 +92,11 @@ def read_pickle(source):
         raise NetworkPickleError(f"{what}: {e}") from None
     except FileNotFoundError:
         raise NetworkPickleError(f"{what}: no such file") from None
-    except EOFError:
-        raise NetworkPickleError(f"{what}: the file ends early (truncated or incomplete download)") from None
-    except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError, KeyError) as e:
+    except (EOFError, pickle.UnpicklingError) as e:
+        if isinstance(e, EOFError) or "truncated" in str(e):
+            raise NetworkPickleError(f"{what}: the file ends early (truncated or incomplete download)") from None
+        raise NetworkPickleError(f"{what}: not a valid network pickle ({e})") from None
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError) as e:
         raise NetworkPickleError(f"{what}: not a valid network pickle ({type(e).__name__}: {e})") from None
 
 
