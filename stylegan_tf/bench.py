@@ -1,0 +1,117 @@
+"""Generation benchmark: images/second of ``Gs`` for each combination of layout, XLA and batch.
+
+    python -m stylegan_tf.bench --network=network-snapshot.pkl --batch=1,64 --data_format=NHWC,NCHW --xla=off,on
+
+Without ``--network`` a randomly initialized generator of the standard benchmark workload is
+used (32x32 RGB, latent = dlatent = 128, 8 mapping layers, 128 feature maps). Every row is
+measured in the same process; ratios against the first row are the figures to compare (the
+absolute numbers depend on the machine and its load). NCHW without XLA is skipped on CPU,
+where TensorFlow has no NCHW convolution kernels.
+"""
+import itertools
+import os
+import resource
+import sys
+import time
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("network", None, "Official-format network pickle; default: a random benchmark-workload G.")
+flags.DEFINE_list("batch", ["64"], "Batch sizes to measure.")
+flags.DEFINE_list("data_format", ["NHWC"], "Layouts to measure: NHWC, NCHW.")
+flags.DEFINE_list("xla", ["off", "on"], "XLA settings to measure: off, on.")
+flags.DEFINE_float("truncation_psi", 0.7, "Truncation psi used while generating.")
+flags.DEFINE_float("seconds", 5.0, "Minimum timed duration per row.", lower_bound=0.1)
+flags.DEFINE_integer("threads", 0, "Pin TensorFlow to this many intra-op threads (0: TensorFlow's default).",
+                     lower_bound=0)
+
+#: the fixed benchmark workload (issue "Speed"): G at 32x32 with 128 feature maps everywhere
+WORKLOAD_G = dict(num_channels=3, resolution=32, label_size=0, latent_size=128, dlatent_size=128,
+                  mapping_layers=8, mapping_fmaps=128, fmap_base=4096, fmap_max=128)
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _bool(value):
+    if value not in ("on", "off"):
+        raise app.UsageError(f"--xla takes 'on' and/or 'off', got {value!r}")
+    return value == "on"
+
+
+def load_generator(network, data_format):
+    """``Gs`` from a pickle, or a random generator of the benchmark workload."""
+    import stylegan_tf
+    if network:
+        return stylegan_tf.load_network_pkl(network, data_format=data_format)[2]
+    return stylegan_tf.G_style(name="Gs", data_format=data_format, **WORKLOAD_G)
+
+
+def measure_generation(Gs, batch, xla, seconds, truncation_psi):  # noqa: N803
+    """Returns ``dict(img_s, trace_s)``: steady-state images/second and first-call time."""
+    import tensorflow as tf
+    latent_size = Gs.mapping.kwargs["latent_size"]
+    labels = tf.zeros([batch, Gs.mapping.kwargs["label_size"]])
+    generate = tf.function(lambda z: Gs(z, labels, truncation_psi=truncation_psi, randomize_noise=False),
+                           jit_compile=xla)
+    latents = tf.random.normal([batch, latent_size])
+    start = time.perf_counter()
+    generate(latents).numpy()
+    trace_s = time.perf_counter() - start
+    generate(latents).numpy()  # warm-up
+    calls, start = 0, time.perf_counter()
+    while True:
+        generate(latents).numpy()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds and calls >= 3:
+            break
+    return {"img_s": calls * batch / elapsed, "trace_s": trace_s}
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    import tensorflow as tf
+    if FLAGS.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    try:
+        batches = [int(b) for b in FLAGS.batch]
+    except ValueError:
+        raise app.UsageError(f"--batch takes integers, got {FLAGS.batch}") from None
+    layouts = [f.upper() for f in FLAGS.data_format]
+    if any(f not in ("NHWC", "NCHW") for f in layouts):
+        raise app.UsageError(f"--data_format takes NHWC and/or NCHW, got {FLAGS.data_format}")
+    xlas = [_bool(x) for x in FLAGS.xla]
+    gpu = bool(tf.config.list_logical_devices("GPU"))
+    print(f"{'layout':6s} {'xla':4s} {'batch':>5s} {'img/s':>9s} {'ratio':>6s} {'first call s':>12s}")
+    first, generators = None, {}
+    for layout, xla, batch in itertools.product(layouts, xlas, batches):
+        if layout == "NCHW" and not xla and not gpu:
+            print(f"{layout:6s} {'off':4s} {batch:5d}  skipped: no NCHW kernels on CPU without XLA")
+            continue
+        if layout not in generators:
+            try:
+                generators[layout] = load_generator(FLAGS.network, layout)
+            except ValueError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
+        result = measure_generation(generators[layout], batch, xla, FLAGS.seconds, FLAGS.truncation_psi)
+        first = first or result["img_s"]
+        print(f"{layout:6s} {'on' if xla else 'off':4s} {batch:5d} {result['img_s']:9.1f} "
+              f"{result['img_s'] / first:6.2f} {result['trace_s']:12.2f}", flush=True)
+    print(f"peak RSS {peak_rss_mb():.0f} MiB")
+    return 0
+
+
+def run_main():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run_main()
