@@ -26,7 +26,13 @@ def _fake_scores(G, D, latents, labels, G_kwargs, D_kwargs):  # noqa: N803 (offi
 
 
 def _input_gradient(D, images, labels, D_kwargs, loss_scale):  # noqa: N803
-    """``(D(images) [N, 1] float32, d sum(D(images)) / d images [N, C, H, W] float32)``."""
+    """``(D(images) [N, 1] float32, d sum(D(images)) / d images [N, C, H, W] float32)``.
+
+    Images below D's resolution ``R`` stand for their nearest-upscaled full-resolution
+    version (what the official loop feeds D): the gradient is returned as the official one
+    would be, per pixel of the small image times ``size / R`` (so that its norm and sum of
+    squares equal those of the full-resolution gradient).
+    """
     with tf.GradientTape() as tape:
         tape.watch(images)
         scores = tf.cast(D(images, labels, **(D_kwargs or {})), tf.float32)
@@ -34,6 +40,9 @@ def _input_gradient(D, images, labels, D_kwargs, loss_scale):  # noqa: N803
     grads = tf.cast(tape.gradient(scaled, images), tf.float32)
     if loss_scale is not None:
         grads /= loss_scale
+    size, full = int(images.shape[-1]), int(D.kwargs["resolution"])
+    if size != full:
+        grads *= size / full
     return scores, grads
 
 

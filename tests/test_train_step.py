@@ -1,0 +1,129 @@
+"""The official training iterations of ``../shared/fixtures/official_train_step`` (D step,
+Gs moving average, G step; twice at lod 0 and once at lod 1.5) reproduced by our step
+functions, with the official random draws fed in."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import stylegan_tf
+from official_cases import CaseFile
+from stylegan_tf import official
+from training import loss as loss_lib
+from training.train_step import TrainStep, gs_beta, reset_optimizer
+
+
+@pytest.fixture(scope="module")
+def fixture(fixtures_dir):
+    return CaseFile(fixtures_dir / "official_train_step")
+
+
+def _values(path):
+    """``{(network, name): array}`` of an official pickle, component names prefixed."""
+    out = {}
+    for net_name, state in zip(("G", "D", "Gs"), official.read_pickle(path)):
+        stack = [("", state)]
+        while stack:
+            prefix, s = stack.pop()
+            for name, value in s.state["variables"]:
+                out[(net_name, prefix + name)] = np.asarray(value, np.float32)
+            stack.extend((f"{c.state['name']}/", c) for c in s.state["components"].values())
+    return out
+
+
+def _state(nets):
+    return {(n, name): v.numpy() for n, net in nets.items() for name, v in net.all_official_variables()}
+
+
+def _load(nets, values):
+    for n, net in nets.items():
+        for name, var in net.all_official_variables():
+            var.assign(values[(n, name)])
+
+
+@pytest.mark.parametrize("data_format", ["NHWC"])
+def test_official_training_iterations(fixture, fixtures_dir, data_format):
+    start_pickle = fixtures_dir / "official_stylegan" / "network-snapshot.pkl"
+    start_values, snap_values = _values(start_pickle), _values(fixture.pickle)
+    G, D, Gs = stylegan_tf.load_network_pkl(start_pickle, data_format=data_format)  # noqa: N806
+    nets = {"G": G, "D": D, "Gs": Gs}
+    opt_args = dict(learning_rate=0.001, beta_1=0.0, beta_2=0.99, epsilon=1e-8)
+    step = TrainStep(G, D, Gs, keras.optimizers.Adam(**opt_args), keras.optimizers.Adam(**opt_args),
+                     loss_lib.G_logistic_nonsaturating, loss_lib.D_logistic_simplegp,
+                     tf.distribute.get_strategy(), D_loss_args={"r1_gamma": 10.0}, randomize_noise=False)
+    training = fixture.doc["training"]
+    beta = gs_beta(training["minibatch"], training["G_smoothing_kimg"])
+    assert beta == np.float32(fixture.doc["Gs_beta_float32"])
+
+    @tf.function
+    def d_step(reals_raw, labels, lod, draws):
+        step.set_lod(lod)
+        return step.d_replica_step(reals_raw, labels, lod, 8, draws)
+
+    @tf.function
+    def g_step(lod, labels, draws, resolution):
+        step.set_lod(lod)
+        return step.g_replica_step(lod, resolution, 8, 8, draws, labels)
+
+    ends = {}
+    for case in fixture.doc["cases"]:
+        if case["start"] == "start_pickle":
+            start = dict(start_values)
+            for net, name, value in case["var_overrides"]:
+                start[(net, name)] = np.float32(value)
+            _load(nets, start)
+            reset_optimizer(step.G_opt)
+            reset_optimizer(step.D_opt)
+        else:
+            start = ends[case["start"]]
+        inputs = fixture.inputs(case)
+        lod_value = case["lod"]
+        lod = tf.constant(lod_value, tf.float32)
+        t = {k: tf.constant(v) for k, v in inputs.items()}
+
+        def draws(suffix):
+            return {"latents": t[f"latents_{suffix}"],
+                    "style_mixing_draws": tuple(t[f"stylemix_{k}_{suffix}"] for k in ("latents2", "uniform", "cutoff"))}
+
+        outputs = {}
+        d = d_step(t["reals_raw"], t["labels"], lod, draws("D"))
+        factor = 32 // int(inputs["reals_raw"].shape[-1])
+        outputs["process_reals"] = d["reals"].numpy().repeat(factor, 2).repeat(factor, 3)
+        penalty = d["Loss/r1_penalty"].numpy() * 5.0
+        outputs["D_step/loss"] = (d["loss"].numpy()[:, 0] - penalty)[:, None] + penalty[None, :]
+        outputs["D_step/loss_mean"] = d["loss"].numpy().mean()
+        for k in ("Loss/r1_penalty", "Loss/scores/real", "Loss/scores/fake", "grad_norm"):
+            outputs[f"D_step/{k}"] = d[k].numpy()
+        after = _state(nets)
+        outputs.update({f"after_D_step/{n}/{name}": after[(n, name)] for n, name in after if n != "Gs"})
+
+        step.update_Gs(beta)
+        outputs["Gs_update/beta"] = beta
+        after = _state(nets)
+        outputs.update({f"after_Gs_update/Gs/{name}": after[(n, name)] for n, name in after if n == "Gs"})
+
+        g = g_step(lod, t["labels"], draws("G"), 32 // 2 ** int(lod_value))
+        outputs["G_step/loss"] = g["loss"].numpy()
+        outputs["G_step/loss_mean"] = g["loss"].numpy().mean()
+        outputs["G_step/grad_norm"] = g["grad_norm"].numpy()
+        after = _state(nets)
+        outputs.update({f"after_G_step/{n}/{name}": after[(n, name)] for n, name in after if n != "Gs"})
+
+        failures, end = [], dict(start)
+        for o in case["outputs"]:
+            if o["encoding"] == "delta":
+                ref = start[tuple(o["variable"])].astype(np.float32) + fixture.npz[o["key"]]
+            elif o["encoding"] == "snapshot":
+                ref = snap_values[tuple(o["variable"])]
+            else:
+                ref = fixture.npz[o["key"]]
+            got = np.asarray(outputs[o["name"]], np.float64)
+            err = float(np.max(np.abs(got - ref))) if np.size(ref) else 0.0
+            if err > o["atol"]:
+                failures.append(f"{o['name']} {err:.3g} > {o['atol']:.3g}")
+            phase, net, name = (o["name"].split("/", 2) + [None, None])[:3]
+            if (phase, net) in (("after_G_step", "G"), ("after_G_step", "D"), ("after_Gs_update", "Gs")):
+                end[(net, name)] = ref
+        assert not failures, f"{case['name']}: {len(failures)} outputs off: " + "; ".join(failures[:10])
+        assert len(outputs) >= len(case["outputs"])
+        ends[case["name"]] = end
