@@ -9,7 +9,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10,<3.14",
     packages=find_packages(include=["stylegan_tf*", "dnnlib*", "training*", "metrics*"]),
-    package_data={"training": ["data/*"]},
+    package_data={"training": ["data/*/*"]},
     install_requires=[
         "tensorflow>=2.21,<2.22",
         "keras>=3.10,<4",
@@ -24,7 +24,10 @@ setup(
     },
     entry_points={
         "console_scripts": [
+            "stylegan-train=training.train:run_main",
             "stylegan-generate=training.generate:run_main",
+            "stylegan-export=training.export:run_main",
+            "stylegan-convert=training.convert:run_main",
             "stylegan-dataset=training.dataset_tool:run_main",
             "stylegan-bench=stylegan_tf.bench:run_main",
         ],
