@@ -1,4 +1,4 @@
-"""Generation benchmark: images/second of ``Gs`` for each combination of layout, XLA and batch.
+"""Generation benchmark: images/second of ``stylegan-generate``'s path for each layout, XLA and batch.
 
     python -m stylegan_tf.bench --network=network-snapshot.pkl --batch=1,64 --data_format=NHWC,NCHW --xla=off,on
 
@@ -51,20 +51,17 @@ def load_generator(network, data_format):
 
 
 def measure_generation(Gs, batch, xla, seconds, truncation_psi):  # noqa: N803
-    """Returns ``dict(img_s, trace_s)``: steady-state images/second and first-call time."""
-    import tensorflow as tf
-    latent_size = Gs.mapping.kwargs["latent_size"]
-    labels = tf.zeros([batch, Gs.mapping.kwargs["label_size"]])
-    generate = tf.function(lambda z: Gs(z, labels, truncation_psi=truncation_psi, randomize_noise=False),
-                           jit_compile=xla)
-    latents = tf.random.normal([batch, latent_size])
+    """Steady-state images/second of ``stylegan-generate``'s path (``generate.Sampler``: mapping,
+    truncation, synthesis with the stored noise, uint8 conversion) at ``batch``, and the time of
+    the first batch (tracing, compilation). Returns ``dict(img_s, trace_s)``."""
+    from stylegan_tf import generate
+    sampler = generate.Sampler(Gs, batch_size=batch, jit_compile=xla)
     start = time.perf_counter()
-    generate(latents).numpy()
+    sampler.images_for_seeds(range(batch), truncation_psi)
     trace_s = time.perf_counter() - start
-    generate(latents).numpy()  # warm-up
-    calls, start = 0, time.perf_counter()
+    seeds, calls, start = range(batch), 0, time.perf_counter()
     while True:
-        generate(latents).numpy()
+        sampler.images_for_seeds(seeds, truncation_psi)
         calls += 1
         elapsed = time.perf_counter() - start
         if elapsed >= seconds and calls >= 3:

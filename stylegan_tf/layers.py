@@ -403,3 +403,8 @@ class LayerEpilogue(OfficialLayer):
         return {**super().get_config(), "use_noise": self.use_noise, "use_pixel_norm": self.use_pixel_norm,
                 "use_instance_norm": self.use_instance_norm, "use_styles": self.use_styles,
                 "nonlinearity": self.nonlinearity, "use_wscale": self.use_wscale}
+
+
+for _layer in (Bias, Dense, Conv2D, NoiseInput, StyleMod, LeakyReLU, PixelNorm, InstanceNorm, Blur2D, Upscale2D,
+               Downscale2D, MinibatchStddev, Truncation, LayerEpilogue):
+    keras.saving.register_keras_serializable(package="stylegan_tf")(_layer)

@@ -100,8 +100,12 @@ class OfficialNetwork(keras.Model):
         return layer
 
     def _own_variable(self, name, shape, initializer, trainable=False):
+        """A network-level variable (``lod``, ``dlatent_avg``, ``noise%d``, ``const`` ...).
+        Non-trainables aggregate by mean, so replicas may update them (``dlatent_avg``: the
+        mean of the per-replica updates is the update of the global batch)."""
         var = self.add_weight(name=name.replace("/", "_"), shape=tuple(shape), initializer=initializer,
-                              trainable=trainable, dtype="float32", autocast=False)
+                              trainable=trainable, dtype="float32", autocast=False,
+                              aggregation="none" if trainable else "mean")
         self._units.append((name, var))
         return var
 
@@ -129,6 +133,13 @@ class OfficialNetwork(keras.Model):
         for comp in self.components.values():
             out.extend((f"{comp.name}/{n}", v) for n, v in comp.all_official_variables())
         return out
+
+    def _trackable_children(self, save_type="checkpoint", **kwargs):
+        """``tf.train.Checkpoint`` sees every variable under its official name (Keras 3 does
+        not track layers kept in lists or dicts, which would silently drop them)."""
+        if save_type != "checkpoint":
+            return super()._trackable_children(save_type, **kwargs)
+        return dict(self.all_official_variables())
 
     def get_config(self):
         return {"name": self.name, "data_format": self.data_format, **self.static_kwargs}

@@ -14,6 +14,7 @@ the static ``resolution`` argument of G / the image size given to D (what the tr
 step uses: one trace per resolution, ``lod`` a tensor). Otherwise (symbolic ``lod``,
 'linear' structure) every block runs and the fade is ``lerp_clip`` (official 'linear').
 """
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -79,6 +80,7 @@ class G_mapping(OfficialNetwork):  # noqa: N801 (official name)
                                  data_format=self.data_format, dtype=self.dtype_policy, name=f"Dense{idx}")
             self.dense_layers.append(self._unit(f"Dense{idx}", layer, [None, in_size]))
             in_size = fmaps
+        self.built = True
 
     @property
     def input_shapes(self):
@@ -189,6 +191,7 @@ class G_synthesis(OfficialNetwork):  # noqa: N801
             self.convs[r] = [(up, up_epi), (conv, conv_epi)]
             if not fixed or r == self.res_log2:
                 self.torgb[r] = to_rgb(r, c_out)
+        self.built = True
 
     @property
     def input_shapes(self):
@@ -302,6 +305,7 @@ class G_style(OfficialNetwork):  # noqa: N801
         self.lod = self._own_variable("lod", [], "zeros")
         self.dlatent_avg = self._own_variable("dlatent_avg", [dlatent_size], "zeros")
         self.truncation = layers.Truncation(data_format=self.data_format, name="Truncation")
+        self.built = True
 
     @property
     def components(self):
@@ -441,6 +445,7 @@ class D_basic(OfficialNetwork):  # noqa: N801
                           self._unit("4x4/Dense1", layers.Dense(max(k["label_size"], 1), gain=1, use_wscale=wscale,
                                                                 name="Dense1", **common), [None, nf(0)])]
         self.blur = layers.Blur2D(k["blur_filter"], name="Blur2D", **common) if k["blur_filter"] else None
+        self.built = True
 
     @property
     def input_shapes(self):
@@ -503,4 +508,5 @@ class D_basic(OfficialNetwork):  # noqa: N801
         return scores
 
 
-NETWORKS = {cls.build_func_name: cls for cls in (G_mapping, G_synthesis, G_style, D_basic)}
+NETWORKS = {cls.build_func_name: keras.saving.register_keras_serializable(package="stylegan_tf")(cls)
+            for cls in (G_mapping, G_synthesis, G_style, D_basic)}

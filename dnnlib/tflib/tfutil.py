@@ -4,6 +4,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from stylegan_tf.generate import convert_images_to_uint8
 from stylegan_tf.ops import lerp, lerp_clip
 
 __all__ = ["convert_images_to_uint8", "init_tf", "is_tf_expression", "lerp", "lerp_clip"]
@@ -32,17 +33,3 @@ def init_tf(config=None):
         tf_seed = np.random.randint(1 << 31)
     if tf_seed is not None:
         tf.random.set_seed(int(tf_seed))
-
-
-def convert_images_to_uint8(images, drange=(-1, 1), nchw_to_nhwc=False, shrink=1):
-    """Float images in ``drange`` -> uint8 (rounded, saturated), optionally NCHW -> NHWC and
-    box-downscaled by ``shrink``. Input ``[N, C, H, W]``; output ``[N, C, H, W]`` or ``[N, H, W, C]``."""
-    images = tf.cast(images, tf.float32)
-    if shrink > 1:
-        images = tf.nn.avg_pool2d(tf.transpose(images, [0, 2, 3, 1]), shrink, shrink, "VALID")
-        images = tf.transpose(images, [0, 3, 1, 2])
-    if nchw_to_nhwc:
-        images = tf.transpose(images, [0, 2, 3, 1])
-    scale = 255 / (drange[1] - drange[0])
-    images = images * scale + (0.5 - drange[0] * scale)
-    return tf.saturate_cast(images, tf.uint8)

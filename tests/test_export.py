@@ -1,0 +1,135 @@
+"""Tests of the stylegan-export (SavedModel, .keras) and stylegan-convert (checkpoint) tools."""
+import json
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from stylegan_tf import generate as gen
+from stylegan_tf.official import read_pickle
+from training import convert, export
+
+SEEDS = [0, 1, 42]
+
+
+@pytest.fixture(scope="module")
+def pkl(fixtures_dir):
+    return str(fixtures_dir / "official_stylegan" / "network-snapshot.pkl")
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, pkl):
+    """The fixture network exported with the CLI: ``(saved model dir, .keras file)``."""
+    out = tmp_path_factory.mktemp("export")
+    keras_file = out / "Gs.keras"
+    assert run_cli(export, f"--network={pkl}", f"--out={out / 'saved_model'}", f"--keras_file={keras_file}") == 0
+    return out / "saved_model", keras_file
+
+
+def run_cli(module, *args):
+    with pytest.raises(SystemExit) as exit_info:
+        module.run_main(["tool", *args])
+    return exit_info.value.code or 0
+
+
+def test_saved_model_without_our_package(exported, tmp_path, pkl):
+    """A fresh process that never imports stylegan_tf gets the images of our generator."""
+    latents = gen.latents_from_seeds(SEEDS, 64)
+    np.save(tmp_path / "latents.npy", latents)
+    script = textwrap.dedent(f"""
+        import sys
+        for name in ("stylegan_tf", "dnnlib", "training"):
+            sys.modules[name] = None  # any import of our packages fails
+        import numpy as np
+        import tensorflow as tf
+        m = tf.saved_model.load({str(exported[0])!r})
+        z = np.load({str(tmp_path / 'latents.npy')!r})
+        labels = np.zeros([len(z), 0], np.float32)
+        out = dict(
+            const=m.signatures["generate"](latents=z, labels=labels, truncation_psi=tf.constant(0.7),
+                                           truncation_cutoff=tf.constant(8),
+                                           randomize_noise=tf.constant(False))["images"],
+            psi1=m.generate(z, labels, 1.0, 8, False)["images"],
+            random=m.generate(z, labels, 0.7, 8, True)["images"],
+            dlatents=m.mapping(z, labels)["dlatents"])
+        out["synth"] = m.synthesis(out["dlatents"], False)["images"]
+        np.savez({str(tmp_path / 'out.npz')!r}, **{{k: v.numpy() for k, v in out.items()}})
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path, timeout=300)
+    out = np.load(tmp_path / "out.npz")
+
+    sampler = gen.Sampler(gen.load_Gs(pkl), batch_size=4)
+    assert out["const"].dtype == np.uint8 and out["const"].shape == (3, 32, 32, 3)
+    for key, psi in [("const", 0.7), ("psi1", 1.0)]:
+        assert np.abs(out[key].astype(int) - sampler.images_for_seeds(SEEDS, psi, 8)).max() <= 1
+    assert np.abs(out["synth"].astype(int) - sampler.images_for_seeds(SEEDS, None, None)).max() <= 1
+    np.testing.assert_allclose(out["dlatents"], sampler.dlatents(gen.latents_from_seeds(SEEDS, 64)), atol=1e-4)
+    assert not np.array_equal(out["random"], out["const"])
+
+
+def test_saved_model_from_an_nchw_network(tmp_path, pkl):
+    """Exporting a network built in NCHW still gives a model that runs on this CPU."""
+    Gs = gen.load_Gs(pkl, data_format="NCHW")  # noqa: N806
+    export.export_saved_model(Gs, tmp_path)
+    m = tf.saved_model.load(str(tmp_path))
+    images = m.generate(gen.latents_from_seeds(SEEDS, 64), np.zeros([3, 0], np.float32), 0.7, 8, False)["images"]
+    expected = gen.Sampler(gen.load_Gs(pkl, data_format="NHWC")).images_for_seeds(SEEDS, 0.7, 8)
+    assert np.abs(images.numpy().astype(int) - expected).max() <= 1
+
+
+def test_keras_file(exported, pkl):
+    model = keras.saving.load_model(exported[1])
+    latents = gen.latents_from_seeds(SEEDS, 64)
+    expected = gen.load_Gs(pkl)(latents, None, truncation_psi=0.7, randomize_noise=False)
+    np.testing.assert_array_equal(model(latents, None, truncation_psi=0.7, randomize_noise=False), expected)
+
+
+def _assert_same_pickles(a, b):
+    for x, y in zip(read_pickle(a), read_pickle(b)):
+        _assert_same_states(x.state, y.state)
+
+
+def _assert_same_states(x, y):
+    for key in ("name", "build_func_name", "static_kwargs"):
+        assert x[key] == y[key]
+    assert [n for n, _ in x["variables"]] == [n for n, _ in y["variables"]]
+    for (name, u), (_, v) in zip(x["variables"], y["variables"]):
+        assert np.asarray(u).dtype == np.asarray(v).dtype and np.array_equal(u, v), name
+    assert list(x["components"]) == list(y["components"])
+    for key in x["components"]:
+        _assert_same_states(x["components"][key].state, y["components"][key].state)
+
+
+def test_convert_round_trip(tmp_path, capsys, pkl):
+    assert run_cli(convert, f"--network={pkl}", f"--out={tmp_path / 'ckpt'}") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "  Gs/G_synthesis/4x4/Conv/weight [3, 3, 64, 64]" in lines and lines[-1].startswith("mapped 177 ")
+    keys = dict(tf.train.list_variables(str(tmp_path / "ckpt" / "networks")))
+    assert keys["Gs/G_synthesis/4x4/Conv/weight/.ATTRIBUTES/VARIABLE_VALUE"] == [3, 3, 64, 64]
+    assert len(keys) == 177 + 1  # + the object graph
+    config = json.loads((tmp_path / "ckpt" / "networks.json").read_text())
+    assert config["Gs"]["components"]["synthesis"]["build_func_name"] == "G_synthesis"
+
+    assert run_cli(convert, f"--checkpoint={tmp_path / 'ckpt'}", f"--out={tmp_path / 'back.pkl'}") == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("mapped 177 ")
+    _assert_same_pickles(pkl, tmp_path / "back.pkl")
+
+
+@pytest.mark.parametrize("tool, args, message", [
+    (export, ["--network={tmp}/model.h5", "--out={tmp}/sm"], "unknown network file type"),
+    (export, ["--network={pkl}"], "are required"),
+    (export, ["--network={pkl}", "--out={tmp}/sm", "--keras_file={tmp}/Gs.h5"], "must end in .keras"),
+    (convert, ["--network={pkl}", "--checkpoint={tmp}", "--out={tmp}/x"], "exactly one of"),
+    (convert, ["--checkpoint={tmp}", "--out={tmp}/x.pkl"], "not a checkpoint directory"),
+    (convert, ["--checkpoint={tmp}", "--out={tmp}/x.h5"], "must be a .pkl"),
+    (convert, ["--network={tmp}/model.h5", "--out={tmp}/ckpt"], "unknown network file type"),
+])
+def test_bad_input(tmp_path, capsys, pkl, tool, args, message):
+    (tmp_path / "model.h5").write_bytes(b"")
+    assert run_cli(tool, *[a.format(tmp=tmp_path, pkl=pkl) for a in args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
