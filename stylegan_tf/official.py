@@ -16,7 +16,10 @@ import tempfile
 
 import numpy as np
 
-from stylegan_tf.networks_stylegan import NETWORKS
+from stylegan_tf import networks_stylegan
+
+#: build function name -> network class (every network family registers here)
+NETWORKS = dict(networks_stylegan.NETWORKS)
 
 try:  # NumPy >= 2
     from numpy._core import multiarray as _multiarray

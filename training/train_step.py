@@ -80,24 +80,33 @@ class LossScale:
 
 
 def apply_gradients(optimizer, grads, variables, loss_scale=None):
-    """Replica context: all-reduce (sum) ``grads`` (None -> zeros), unscale, and apply them
-    unless any element is non-finite. Returns the per-variable L2 norms of the applied gradients."""
+    """Replica context: apply this replica's ``grads`` (None -> zeros; unscaled by
+    ``loss_scale``) with ``optimizer``, which sums them across replicas, unless any element
+    on any replica is non-finite. Returns the L2 norm of each of this replica's gradients.
+
+    Keras' optimizer must be called in replica context (it all-reduces there), but a
+    ``tf.cond`` around it must live in cross-replica context (Keras' LossScaleOptimizer
+    pattern): the decision is taken there, and the update re-enters the replicas.
+    """
     grads = [tf.zeros_like(v) if g is None else tf.cast(g, tf.float32) for g, v in zip(grads, variables)]
-    grads = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, grads)
     if loss_scale is not None:
         grads = [g / loss_scale.scale for g in grads]
-    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
+    nonfinite = tf.add_n([tf.reduce_sum(tf.cast(~tf.math.is_finite(g), tf.float32)) for g in grads])
+    ctx = tf.distribute.get_replica_context()
+    finite = ctx.all_reduce(tf.distribute.ReduceOp.SUM, nonfinite) == 0
 
     def cross_replica(strategy, grads, finite):
         finite = strategy.experimental_local_results(finite)[0]
+
         def apply():
-            optimizer.apply_gradients(zip(grads, variables))
+            strategy.extended.call_for_each_replica(
+                lambda g: optimizer.apply_gradients(zip(g, variables)), args=(grads,))
 
         tf.cond(finite, apply, lambda: None)
         if loss_scale is not None:
             loss_scale.update(finite)
 
-    tf.distribute.get_replica_context().merge_call(cross_replica, args=(grads, finite))
+    ctx.merge_call(cross_replica, args=(grads, finite))
     return tf.stack([tf.norm(g) for g in grads])
 
 
@@ -124,8 +133,7 @@ class TrainStep:
         self.mirror_augment, self.drange_data = mirror_augment, tuple(drange_data)
         self.randomize_noise, self.style_mixing = randomize_noise, style_mixing
         self.G_smoothing_kimg, self.xla = G_smoothing_kimg, xla
-        self.latent_size = G.mapping.kwargs["latent_size"]
-        self.label_size = G.mapping.kwargs["label_size"]
+        (_, self.latent_size), (_, self.label_size) = G.input_shapes
         self.random_labels = random_labels or (lambda rng, n: tf.zeros([n, self.label_size]))
         self.G_vars, self.D_vars = trainables(G), trainables(D)
         self.G_loss_scale = LossScale() if loss_scaling else None

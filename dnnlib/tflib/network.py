@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from dnnlib.util import EasyDict
 from stylegan_tf import official
-from stylegan_tf.networks_stylegan import NETWORKS
+from stylegan_tf.official import NETWORKS
 
 _CALL_OPTIONS = ("lod", "resolution", "style_mixing_draws", "rng")
 _IO_NAMES = {

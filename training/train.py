@@ -1,0 +1,210 @@
+"""stylegan-train: train StyleGAN with progressive growing.
+
+    stylegan-train --config=quickstart                       # bundled Fashion-MNIST subset, CPU, minutes
+    stylegan-train --config=ffhq-4gpu --data=datasets/ffhq --mirror
+    stylegan-train --resume=results/00003-quickstart         # continue where it stopped
+
+Presets mirror the official train.py (StyleGAN, FFHQ-style, 1/2/4/8 GPUs). One process
+drives every visible GPU (MirroredStrategy, or --gpus=N); with TF_CONFIG set, every
+process is one worker of a MultiWorkerMirroredStrategy.
+"""
+import copy
+import json
+import os
+import sys
+
+from absl import app, flags
+
+from dnnlib.util import EasyDict
+
+_ADAM = EasyDict(beta1=0.0, beta2=0.99, epsilon=1e-8)
+_BASE = EasyDict(
+    data=None, G_func="G_style", D_func="D_basic", total_kimg=25000, seed=1000, data_format="auto", xla=False, mixed_precision=False,
+    G_args={}, D_args={}, G_opt_args=_ADAM, D_opt_args=_ADAM,
+    G_loss="G_logistic_nonsaturating", G_loss_args={}, D_loss="D_logistic_simplegp", D_loss_args={"r1_gamma": 10.0},
+    sched_args=EasyDict(lod_initial_resolution=8, lod_training_kimg=600, lod_transition_kimg=600, minibatch_base=4,
+                        minibatch_dict={}, G_lrate_dict={128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003},
+                        D_lrate_dict={128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003}),
+    minibatch_repeats=4, reset_opt_for_new_lod=True, G_smoothing_kimg=10.0, mirror_augment=False, style_mixing=True,
+    image_snapshot_ticks=1, network_snapshot_ticks=10, checkpoint_ticks=1, resume_pkl=None, resume_kimg=0.0,
+    grid_size=None, dataset_args={})
+
+_FFHQ_MINIBATCH = {  # official train.py: (minibatch_base, minibatch_dict) per GPU count
+    1: (4, {4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4}),
+    2: (8, {4: 256, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8}),
+    4: (16, {4: 512, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16}),
+    8: (32, {4: 512, 8: 256, 16: 128, 32: 64, 64: 32}),
+}
+
+
+def _ffhq(num_gpus):
+    o = copy.deepcopy(_BASE)
+    o.mirror_augment = True
+    o.sched_args.minibatch_base, o.sched_args.minibatch_dict = _FFHQ_MINIBATCH[num_gpus]
+    return o
+
+
+def _quickstart():
+    """Small networks and short phases: 32x32 grayscale on a 2-core CPU in a few minutes."""
+    o = copy.deepcopy(_BASE)
+    o.total_kimg = 60
+    small = dict(fmap_base=512, fmap_max=64)
+    o.G_args = dict(latent_size=64, dlatent_size=64, mapping_fmaps=64, mapping_layers=4, **small)
+    o.D_args = dict(small)
+    o.sched_args = EasyDict(lod_initial_resolution=8, lod_training_kimg=10, lod_transition_kimg=10,
+                            minibatch_base=32, minibatch_dict={}, G_lrate_dict={}, D_lrate_dict={},
+                            G_lrate_base=0.002, D_lrate_base=0.002, tick_kimg_base=4, tick_kimg_dict={})
+    o.G_smoothing_kimg = 1.0
+    o.network_snapshot_ticks = 5
+    o.grid_size = (8, 4)
+    return o
+
+
+PRESETS = {"quickstart": _quickstart, **{f"ffhq-{n}gpu": (lambda n=n: _ffhq(n)) for n in (1, 2, 4, 8)}}
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("config", "quickstart", sorted(PRESETS), "Training preset.")
+flags.DEFINE_string("data", None, "Dataset directory (official multi-resolution TFRecords); default: the "
+                                  "bundled Fashion-MNIST subset.")
+flags.DEFINE_string("outdir", "results", "Where run directories (NNNNN-<desc>) are created.")
+flags.DEFINE_float("total_kimg", None, "Length of training in thousands of real images shown.", lower_bound=0)
+flags.DEFINE_integer("gpus", None, "GPUs to use (default: all visible). Ignored when TF_CONFIG is set.",
+                     lower_bound=0)
+flags.DEFINE_bool("mirror", None, "Mirror augmentation (random horizontal flips).")
+flags.DEFINE_enum("loss", None, ["logistic", "wgan-gp", "hinge"],
+                  "Loss pair: logistic (non-saturating G, logistic D with R1), wgan-gp, hinge (with GP).")
+flags.DEFINE_float("r1_gamma", None, "R1 regularization weight (logistic loss).", lower_bound=0)
+flags.DEFINE_float("lrate", None, "Learning rate of G and D at every resolution.", lower_bound=0)
+flags.DEFINE_integer("minibatch", None, "Global minibatch at every resolution.", lower_bound=1)
+flags.DEFINE_bool("xla", None, "Compile the training step with XLA.")
+flags.DEFINE_bool("mixed_precision", None, "mixed_float16 networks with dynamic loss scaling.")
+flags.DEFINE_enum("data_format", None, ["auto", "NCHW", "NHWC"], "Internal layout (auto: NCHW on GPU).")
+flags.DEFINE_integer("seed", None, "Random seed (initialization, latents, data order).")
+flags.DEFINE_string("resume", None, "Run directory to continue from its latest checkpoint.")
+flags.DEFINE_string("resume_pkl", None, "Network pickle (official format) to start from, e.g. to fine-tune.")
+flags.DEFINE_float("resume_kimg", None, "Progress (kimg) that --resume_pkl starts at (sets lod and schedule).",
+                   lower_bound=0)
+flags.DEFINE_integer("snapshot_ticks", None, "Network snapshot (.pkl) every N ticks (0: only at the end).",
+                     lower_bound=0)
+flags.DEFINE_integer("image_snapshot_ticks", None, "Image grid every N ticks.", lower_bound=0)
+flags.DEFINE_bool("dry_run", False, "Print the resolved options and exit.")
+
+_LOSSES = {"logistic": ("G_logistic_nonsaturating", "D_logistic_simplegp"),
+           "wgan-gp": ("G_wgan", "D_wgan_gp"), "hinge": ("G_logistic_nonsaturating", "D_hinge_gp")}
+
+
+def resolve_options():
+    """Options from the preset, overridden by the flags that were given."""
+    o = PRESETS[FLAGS.config]()
+    if FLAGS.data is not None:
+        o.data = FLAGS.data
+    if o.data is None:
+        from training.dataset import DEFAULT_DATASET
+        o.data = str(DEFAULT_DATASET)
+    simple = {"total_kimg": "total_kimg", "mirror": "mirror_augment", "xla": "xla", "seed": "seed",
+              "mixed_precision": "mixed_precision", "data_format": "data_format", "resume_pkl": "resume_pkl",
+              "resume_kimg": "resume_kimg", "snapshot_ticks": "network_snapshot_ticks",
+              "image_snapshot_ticks": "image_snapshot_ticks"}
+    for flag, key in simple.items():
+        if getattr(FLAGS, flag) is not None:
+            o[key] = getattr(FLAGS, flag)
+    if FLAGS.loss is not None:
+        o.G_loss, o.D_loss = _LOSSES[FLAGS.loss]
+        o.G_loss_args, o.D_loss_args = {}, ({"r1_gamma": 10.0} if FLAGS.loss == "logistic" else {})
+    if FLAGS.r1_gamma is not None:
+        if o.D_loss != "D_logistic_simplegp":
+            raise app.UsageError("--r1_gamma applies to the logistic loss only")
+        o.D_loss_args["r1_gamma"] = FLAGS.r1_gamma
+    if FLAGS.lrate is not None:
+        o.sched_args.update(G_lrate_base=FLAGS.lrate, D_lrate_base=FLAGS.lrate, G_lrate_dict={}, D_lrate_dict={})
+    if FLAGS.minibatch is not None:
+        o.sched_args.update(minibatch_base=FLAGS.minibatch, minibatch_dict={})
+    return o
+
+
+def make_strategy(gpus):
+    """MultiWorkerMirrored with TF_CONFIG; Mirrored over several GPUs; else the default strategy."""
+    import tensorflow as tf
+    if os.environ.get("TF_CONFIG"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    visible = tf.config.list_logical_devices("GPU")
+    gpus = len(visible) if gpus is None else gpus
+    if gpus > len(visible):
+        raise app.UsageError(f"--gpus={gpus}, but {len(visible)} GPU(s) are visible")
+    if gpus <= 1:
+        return tf.distribute.OneDeviceStrategy(visible[0].name) if gpus == 1 else tf.distribute.get_strategy()
+    return tf.distribute.MirroredStrategy([d.name for d in visible[:gpus]])
+
+
+def check_minibatches(options, resolution_log2, replicas):
+    """Every resolution's global minibatch must be a positive multiple of the replica count."""
+    s = options.sched_args
+    for r in range(2, resolution_log2 + 1):
+        res = 2 ** r
+        minibatch = s.get("minibatch_dict", {}).get(res, s.get("minibatch_base", 4))
+        if minibatch % replicas:
+            raise app.UsageError(f"the minibatch at {res}x{res} ({minibatch}) must be a multiple of the "
+                                 f"{replicas} replicas")
+
+
+def _check_outdir(outdir):
+    try:
+        os.makedirs(outdir, exist_ok=True)
+        probe = os.path.join(outdir, ".write-test")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as e:
+        raise app.UsageError(f"--outdir={outdir} is not writable: {e.strerror}") from None
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    from stylegan_tf import NetworkPickleError
+    from training.dataset import DatasetError
+    from training.run_dir import RunLog, create_run_dir
+    from training.training_loop import TrainingError, TrainingLoop, load_options, save_options
+
+    try:
+        if FLAGS.resume:
+            options = load_options(FLAGS.resume)
+            if FLAGS.total_kimg is not None:
+                options.total_kimg = FLAGS.total_kimg
+        else:
+            options = resolve_options()
+        if FLAGS.dry_run:
+            print(json.dumps(options, indent=2, sort_keys=True))
+            return 0
+        strategy = make_strategy(FLAGS.gpus)
+        if FLAGS.resume:
+            run_dir = FLAGS.resume
+        else:
+            _check_outdir(FLAGS.outdir)
+            run_dir = None
+        loop_log = None
+        if run_dir is None:
+            from training.dataset import load_dataset
+            probe = load_dataset(options.data)
+            check_minibatches(options, probe.resolution_log2, strategy.num_replicas_in_sync)
+            probe.close()
+            run_dir = create_run_dir(FLAGS.outdir, f"{FLAGS.config}-{strategy.num_replicas_in_sync}replica")
+            save_options(options, run_dir)
+            loop_log = RunLog(run_dir)
+            loop_log(f"Run directory: {run_dir}")
+        loop = TrainingLoop(options, run_dir, strategy, loop_log)
+        loop.restore(resume=bool(FLAGS.resume))
+        loop.run()
+    except (DatasetError, TrainingError, NetworkPickleError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run_main():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run_main()
