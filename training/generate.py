@@ -10,6 +10,7 @@ Modes (files written to --outdir):
   noise         noise.png, per seed 4 noise draws, their mean and standard deviation
   interpolate   interpolate.gif and interpolate/frame0000.png ... (--space, --frames, --fps)
   figures       the official generate_figures.py set (--figures), scaled to the network
+ProGAN networks (G_paper) have no mapping network: --mode=images and --mode=interpolate (in z).
 Speed: python -m stylegan_tf.bench --network=... (images/second by layout, XLA and batch).
 Bad input gives one line `error: ...` on stderr and exit status 2.
 """
@@ -50,7 +51,8 @@ flags.DEFINE_string("col_seeds", ",".join(map(str, gen.OFFICIAL_STYLE_MIXING["co
 flags.DEFINE_list("styles", None, "style_mixing: per row, the style layers taken from the column seeds: coarse, "
                   "middle, fine or a layer range like 0-3. Default: the official 3 coarse, 2 middle, 1 fine rows, "
                   "in proportion to the number of rows.", flag_values=_FLAGS)
-flags.DEFINE_enum("space", "w", list(gen.SPACES), "interpolate: lerp in W or slerp in Z.", flag_values=_FLAGS)
+flags.DEFINE_enum("space", "w", list(gen.SPACES), "interpolate: lerp in W or slerp in Z (ProGAN networks: Z).",
+                  flag_values=_FLAGS)
 flags.DEFINE_integer("frames", 60, "interpolate: number of frames.", lower_bound=2, flag_values=_FLAGS)
 flags.DEFINE_integer("fps", 24, "interpolate: GIF frames per second.", lower_bound=1, flag_values=_FLAGS)
 flags.DEFINE_integer("noise_samples", 100, "noise: draws per seed for the mean and standard deviation.",
@@ -149,22 +151,36 @@ def _prepare():
         raise ValueError("--data_format=NCHW needs --xla on a machine without a GPU")
 
     Gs = gen.load_Gs(f.network, data_format=f.data_format)  # noqa: N806
-    label_size = Gs.mapping.kwargs["label_size"]
+    if getattr(Gs, "mapping", None) is None:
+        _check_without_mapping(Gs.build_func_name)
+    label_size = Gs.input_shapes[1][1]
     if f["class"].value is not None and not label_size:
         raise ValueError("--class was given, but the network is unconditional (label_size 0)")
     if label_size and f["class"].value is None:
         raise ValueError(f"the network is conditional: pass --class (0-{label_size - 1})")
     labels = None if f["class"].value is None else gen.one_hot(f["class"].value, label_size)
-    settings["truncation_psi"] = Gs.kwargs["truncation_psi"] if f.trunc is None else f.trunc
-    settings["truncation_cutoff"] = Gs.kwargs["truncation_cutoff"] if f.trunc_cutoff is None else f.trunc_cutoff
+    settings["truncation_psi"] = Gs.kwargs.get("truncation_psi") if f.trunc is None else f.trunc
+    settings["truncation_cutoff"] = Gs.kwargs.get("truncation_cutoff") if f.trunc_cutoff is None else f.trunc_cutoff
     if f.mode == "style_mixing":
         names = f.styles or gen.default_row_styles(len(settings["row_seeds"]))
         settings["row_styles"] = [gen.parse_style_range(text, Gs.num_layers) for text in names]
         if len(settings["row_styles"]) != len(settings["row_seeds"]):
             raise ValueError(f"--styles gives {len(settings['row_styles'])} style ranges for "
                              f"{len(settings['row_seeds'])} row seeds (one per row)")
-    sampler = gen.Sampler(Gs, batch_size=f.batch, jit_compile=f.xla, labels=labels)
+    sampler = gen.make_sampler(Gs, batch_size=f.batch, jit_compile=f.xla, labels=labels)
     return sampler, settings
+
+
+def _check_without_mapping(build_func_name):
+    """A generator without a mapping network (ProGAN): only images and interpolation in z."""
+    f = _FLAGS
+    given = [flag for flag, used in ((f"--mode={f.mode}", f.mode not in ("images", "interpolate")),
+                                     ("--space=w", f.mode == "interpolate" and f["space"].present and f.space == "w"),
+                                     ("--trunc", f.trunc is not None), ("--trunc_cutoff", f.trunc_cutoff is not None),
+                                     (f"--noise_mode={f.noise_mode}", f.noise_mode != "const")) if used]
+    if given:
+        raise ValueError(f"{given[0]} needs a StyleGAN network (mapping network, truncation, noise inputs); this is "
+                         f"a {build_func_name} (ProGAN) network: use --mode=images or --mode=interpolate (in z)")
 
 
 # ----------------------------------------------------------------------------
@@ -187,7 +203,8 @@ def _images(sampler, s, outdir):
 
 
 def _interpolate(sampler, s, outdir):
-    frames = gen.interpolation_frames(sampler, s["seeds"], _FLAGS.frames, _FLAGS.space, s["truncation_psi"],
+    space = _FLAGS.space if sampler.has_mapping else "z"
+    frames = gen.interpolation_frames(sampler, s["seeds"], _FLAGS.frames, space, s["truncation_psi"],
                                       s["truncation_cutoff"], _FLAGS.noise_mode)
     os.makedirs(os.path.join(outdir, "interpolate"), exist_ok=True)
     for i, frame in enumerate(frames):

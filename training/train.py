@@ -87,6 +87,9 @@ flags.DEFINE_float("resume_kimg", None, "Progress (kimg) that --resume_pkl start
 flags.DEFINE_integer("snapshot_ticks", None, "Network snapshot (.pkl) every N ticks (0: only at the end).",
                      lower_bound=0)
 flags.DEFINE_integer("image_snapshot_ticks", None, "Image grid every N ticks.", lower_bound=0)
+flags.DEFINE_float("tick_kimg", None, "Kimg between ticks (log line, TensorBoard, grids, checkpoints) at "
+                   "every resolution (default: the preset's, official 160 at 4x4 down to 20 at 1024x1024).",
+                   lower_bound=0.001)
 flags.DEFINE_bool("dry_run", False, "Print the resolved options and exit.")
 
 _LOSSES = {"logistic": ("G_logistic_nonsaturating", "D_logistic_simplegp"),
@@ -119,6 +122,8 @@ def resolve_options():
         o.sched_args.update(G_lrate_base=FLAGS.lrate, D_lrate_base=FLAGS.lrate, G_lrate_dict={}, D_lrate_dict={})
     if FLAGS.minibatch is not None:
         o.sched_args.update(minibatch_base=FLAGS.minibatch, minibatch_dict={})
+    if FLAGS.tick_kimg is not None:
+        o.sched_args.update(tick_kimg_base=FLAGS.tick_kimg, tick_kimg_dict={})
     return o
 
 
@@ -163,8 +168,7 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     from stylegan_tf import NetworkPickleError
     from training.dataset import DatasetError
-    from training.run_dir import RunLog, create_run_dir
-    from training.training_loop import TrainingError, TrainingLoop, load_options, save_options
+    from training.training_loop import TrainingError, TrainingLoop, load_options
 
     try:
         if FLAGS.resume:
@@ -177,28 +181,38 @@ def main(argv):
             print(json.dumps(options, indent=2, sort_keys=True))
             return 0
         strategy = make_strategy(FLAGS.gpus)
-        if FLAGS.resume:
-            run_dir = FLAGS.resume
-        else:
-            _check_outdir(FLAGS.outdir)
-            run_dir = None
-        loop_log = None
-        if run_dir is None:
-            from training.dataset import load_dataset
-            probe = load_dataset(options.data)
-            check_minibatches(options, probe.resolution_log2, strategy.num_replicas_in_sync)
-            probe.close()
-            run_dir = create_run_dir(FLAGS.outdir, f"{FLAGS.config}-{strategy.num_replicas_in_sync}replica")
-            save_options(options, run_dir)
-            loop_log = RunLog(run_dir)
-            loop_log(f"Run directory: {run_dir}")
-        loop = TrainingLoop(options, run_dir, strategy, loop_log)
-        loop.restore(resume=bool(FLAGS.resume))
+        run_dir, log = _run_dir(options, strategy)
+        loop = TrainingLoop(options, run_dir, strategy, log)
+        loop.restore(FLAGS.resume)
         loop.run()
     except (DatasetError, TrainingError, NetworkPickleError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def _run_dir(options, strategy):
+    """``(run_dir, log)`` of this process: the resumed or a new numbered run directory for the
+    chief, a private ``<outdir>/.worker<id>`` for the other workers of a multi-worker run."""
+    from training.dataset import load_dataset
+    from training.run_dir import RunLog, create_run_dir
+    from training.training_loop import is_chief, save_options
+
+    if not is_chief(strategy):
+        run_dir = os.path.join(FLAGS.outdir, f".worker{strategy.cluster_resolver.task_id}")
+        os.makedirs(run_dir, exist_ok=True)
+        return run_dir, RunLog(None)
+    if FLAGS.resume:
+        return FLAGS.resume, RunLog(FLAGS.resume)
+    _check_outdir(FLAGS.outdir)
+    probe = load_dataset(options.data)
+    check_minibatches(options, probe.resolution_log2, strategy.num_replicas_in_sync)
+    probe.close()
+    run_dir = create_run_dir(FLAGS.outdir, f"{FLAGS.config}-{strategy.num_replicas_in_sync}replica")
+    save_options(options, run_dir)
+    log = RunLog(run_dir)
+    log(f"Run directory: {run_dir}")
+    return run_dir, log
 
 
 def run_main():

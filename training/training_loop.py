@@ -63,9 +63,12 @@ class TrainingLoop:
     """
 
     def __init__(self, options, run_dir, strategy=None, log=None):
+        """``run_dir``: where this process writes (a worker other than the chief of a
+        multi-worker run gets a private directory: only the chief writes logs, grids and
+        snapshots, but every worker must write its checkpoints)."""
         self.options, self.run_dir = options, run_dir
         self.strategy = strategy or tf.distribute.get_strategy()
-        self.is_chief = _is_chief(self.strategy)
+        self.is_chief = is_chief(self.strategy)
         self.log = log or RunLog(run_dir if self.is_chief else None)
         o = options
         self.dataset = load_dataset(o.data, mirror_augment=False, **o.get("dataset_args", {}))
@@ -96,10 +99,8 @@ class TrainingLoop:
             if o.mixed_precision:
                 items.update(G_loss_scale=self.step.G_loss_scale.scale, D_loss_scale=self.step.D_loss_scale.scale)
             self.checkpoint = tf.train.Checkpoint(**items)
-        ckpt_dir = os.path.join(run_dir, CHECKPOINT_DIR)
-        if not self.is_chief:  # other workers write theirs aside (collectives need every worker to save)
-            ckpt_dir = os.path.join(run_dir, f".worker{self.strategy.cluster_resolver.task_id}", CHECKPOINT_DIR)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, ckpt_dir, max_to_keep=2)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, os.path.join(run_dir, CHECKPOINT_DIR),
+                                                  max_to_keep=2)
         self._iterators = {}
         self.writer = tf.summary.create_file_writer(run_dir) if self.is_chief else None
 
@@ -115,13 +116,14 @@ class TrainingLoop:
         for name, var in dst.all_official_variables():
             var.assign(values[name])
 
-    def restore(self, resume=False):
-        """Continue from the latest checkpoint when ``resume``; start from ``resume_pkl`` if set."""
+    def restore(self, resume_dir=None):
+        """Continue from the latest checkpoint of run directory ``resume_dir``; otherwise start
+        from ``resume_pkl`` if the options name one."""
         o = self.options
-        if resume:
-            path = self.manager.latest_checkpoint
+        if resume_dir:
+            path = tf.train.latest_checkpoint(os.path.join(resume_dir, CHECKPOINT_DIR))
             if path is None:
-                raise TrainingError(f"--resume: no checkpoint in {self.manager.directory}")
+                raise TrainingError(f"--resume: no checkpoint in {os.path.join(resume_dir, CHECKPOINT_DIR)}")
             self.checkpoint.restore(path).assert_existing_objects_matched()
             self.log(f"Resumed from {path} at kimg {self.progress.cur_nimg.numpy() / 1000:.1f}")
             return
@@ -180,8 +182,8 @@ class TrainingLoop:
             with self.writer.as_default():
                 tf.summary.image("fakes", grid[None], step=self.progress.cur_nimg.numpy() // 1000)
 
-    def save_networks(self, name):
-        if self.is_chief:
+    def save_networks(self, name, every_worker=False):
+        if self.is_chief or every_worker:
             stylegan_tf.save_network_pkl((self.G, self.D, self.Gs), os.path.join(self.run_dir, name))
 
     # -- the loop -----------------------------------------------------------------
@@ -195,7 +197,7 @@ class TrainingLoop:
         o, p = self.options, self.progress
         total_nimg = int(o.total_kimg * 1000)
         self.setup_grid()
-        if int(p.cur_nimg.numpy()) == 0 or not self.manager.latest_checkpoint:
+        if int(p.cur_nimg.numpy()) == int(o.resume_kimg * 1000):
             self.snapshot_fakes("fakes_init.png")
         start_time = tick_start_time = time.time()
         maintenance_time, sums, count = 0.0, {}, 0
@@ -266,12 +268,13 @@ class TrainingLoop:
             tick_start_time = time.time()
             if done:
                 break
-        self.save_networks("network-final.pkl")
+        self.save_networks("network-final.pkl", every_worker=True)
         self.log(f"Done: {cur_nimg / 1000:.1f} kimg in {format_time(time.time() - start_time)}.")
         return cur_nimg / 1000.0
 
 
-def _is_chief(strategy):
+def is_chief(strategy):
+    """True unless this process is a non-chief worker of a multi-worker strategy."""
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not resolver.cluster_spec().as_dict():
         return True

@@ -1,0 +1,214 @@
+"""The training loop and CLI end to end on the bundled data: run directory, resume (also
+after kill -9), optimizer resets, NaN stop, bad flags, multi-worker on localhost."""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import stylegan_tf
+from training.schedule import training_schedule
+
+# A small, fast configuration: 8x8 -> 32x32 in 0.4-kimg phases, tick every 0.128 kimg.
+FAST = ["--config=quickstart", "--tick_kimg=0.128", "--minibatch=16", "--image_snapshot_ticks=0",
+        "--snapshot_ticks=0"]
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+
+
+def train(*args, check=True, timeout=900, env=None):
+    out = subprocess.run([sys.executable, "-m", "training.train", *args], capture_output=True, text=True,
+                         timeout=timeout, env=env or ENV)
+    if check:
+        assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+def the_run_dir(outdir):
+    runs = [d for d in os.listdir(outdir) if re.match(r"^\d{5}-", d)]
+    assert len(runs) == 1, runs
+    return os.path.join(outdir, runs[0])
+
+
+def checkpoint_value(run_dir, name):
+    path = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+    return tf.train.load_variable(path, name)
+
+
+def nimg_of_checkpoint(run_dir):
+    return int(checkpoint_value(run_dir, "progress/cur_nimg/.ATTRIBUTES/VARIABLE_VALUE"))
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--config=nope"], "--config"),
+    (["--data=/nonexistent/dataset"], "/nonexistent/dataset"),
+    (["--outdir=/proc/forbidden"], "not writable"),
+    (["--loss=wgan-gp", "--r1_gamma=5"], "--r1_gamma applies to the logistic loss only"),
+    (["--resume=/tmp"], "not a run directory"),
+])
+def test_bad_flags_give_one_clear_line(tmp_path, args, message):
+    out = train(f"--outdir={tmp_path}", *args, check=False, timeout=120)
+    assert out.returncode != 0
+    assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_empty_dataset_directory(tmp_path):
+    (tmp_path / "empty").mkdir()
+    out = train(f"--data={tmp_path / 'empty'}", f"--outdir={tmp_path / 'out'}", check=False, timeout=120)
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert out.returncode == 2 and len(errors) == 1 and "no *.tfrecords" in errors[0]
+    assert "Traceback" not in out.stderr
+
+
+def test_dry_run_prints_the_resolved_options(tmp_path):
+    out = train("--config=ffhq-4gpu", "--total_kimg=10", "--mirror=false", "--dry_run", f"--outdir={tmp_path}")
+    options = json.loads(out.stdout)
+    assert options["total_kimg"] == 10 and options["mirror_augment"] is False
+    assert options["sched_args"]["minibatch_base"] == 16 and not os.listdir(tmp_path)
+
+
+@pytest.mark.slow
+def test_run_then_resume_continues_where_it_stopped(tmp_path):
+    outdir = str(tmp_path)
+    train(*FAST, "--total_kimg=0.25", f"--outdir={outdir}")
+    run_dir = the_run_dir(outdir)
+    names = set(os.listdir(run_dir))
+    assert {"log.txt", "training_options.json", "reals.png", "fakes_init.png", "network-final.pkl",
+            "checkpoints"} <= names
+    assert any(n.startswith("events.out.tfevents") for n in names)
+    log = open(os.path.join(run_dir, "log.txt")).read()
+    assert re.search(r"tick 1 +kimg 0\.1 +lod 2\.00 +minibatch 16 +time \S+ +sec/tick", log)
+    first_nimg = nimg_of_checkpoint(run_dir)
+    assert first_nimg == 256
+    d_iters = checkpoint_value(run_dir, "D_opt/_iterations/.ATTRIBUTES/VARIABLE_VALUE")
+
+    train(f"--resume={run_dir}", "--total_kimg=0.5")
+    log = open(os.path.join(run_dir, "log.txt")).read()
+    assert f"at kimg {first_nimg / 1000:.1f}" in log and "kimg 0.5" in log
+    assert nimg_of_checkpoint(run_dir) == 512
+    # same lod phase: Adam continued (no reset), one step per minibatch
+    assert checkpoint_value(run_dir, "D_opt/_iterations/.ATTRIBUTES/VARIABLE_VALUE") == d_iters + 16
+    G, D, Gs = stylegan_tf.load_network_pkl(os.path.join(run_dir, "network-final.pkl"))  # noqa: N806
+    assert G.synthesis.kwargs["resolution"] == 32 and G.synthesis.kwargs["num_channels"] == 1
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_restores_progress_and_optimizer(tmp_path):
+    outdir = str(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "training.train", *FAST, "--total_kimg=50",
+                             f"--outdir={outdir}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            runs = [d for d in os.listdir(outdir) if re.match(r"^\d{5}-", d)] if os.path.isdir(outdir) else []
+            if runs and tf.train.latest_checkpoint(os.path.join(outdir, runs[0], "checkpoints")):
+                time.sleep(2)  # let it train on past the checkpoint
+                break
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        proc.kill()
+    run_dir = the_run_dir(outdir)
+    nimg = nimg_of_checkpoint(run_dir)
+
+    from training.training_loop import TrainingLoop, load_options
+    loop = TrainingLoop(load_options(run_dir), run_dir, log=lambda message: None)
+    loop.restore(run_dir)
+    assert int(loop.progress.cur_nimg.numpy()) == nimg > 0
+    moments = loop.D_opt.variables[2:]  # after the step count and the learning rate
+    for i, var in enumerate(moments, start=2):
+        np.testing.assert_array_equal(var.numpy(), checkpoint_value(
+            run_dir, f"D_opt/_variables/{i}/.ATTRIBUTES/VARIABLE_VALUE"))
+    assert sum(np.abs(v.numpy()).max() > 0 for v in moments) >= 10  # real moments (idle blocks stay 0)
+    weights = dict(loop.G.all_official_variables())["G_synthesis/4x4/Conv/weight"].numpy()
+    np.testing.assert_array_equal(weights, checkpoint_value(
+        run_dir, "G/G_synthesis.S4x4.SConv.Sweight/.ATTRIBUTES/VARIABLE_VALUE"))  # "/" is escaped as ".S"
+
+    train(f"--resume={run_dir}", f"--total_kimg={nimg / 1000 + 0.1}")
+    assert f"at kimg {nimg / 1000:.1f}" in open(os.path.join(run_dir, "log.txt")).read()
+    assert nimg_of_checkpoint(run_dir) > nimg
+
+
+@pytest.mark.slow
+def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
+    outdir = str(tmp_path)
+    train(*FAST, "--total_kimg=0.1", f"--outdir={outdir}")
+    run_dir = the_run_dir(outdir)
+    good = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+    options_path = os.path.join(run_dir, "training_options.json")
+    options = json.load(open(options_path))
+    options["sched_args"].update(G_lrate_base=1e30, D_lrate_base=1e30)  # blows the weights up
+    json.dump(options, open(options_path, "w"))
+    out = train(f"--resume={run_dir}", "--total_kimg=1", check=False)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "non-finite" in out.stderr and good in out.stderr and "Traceback" not in out.stderr
+    assert tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints")) == good
+    assert nimg_of_checkpoint(run_dir) == 128  # two groups of 4 minibatches of 16
+
+
+@pytest.mark.slow
+def test_lod_schedule_and_optimizer_resets_happen_at_the_right_kimg(tmp_path):
+    """Phases of 0.1 kimg: the log's lod per tick follows the schedule, and Adam's step count
+    at the end equals the steps since the last change of floor(lod) or ceil(lod)."""
+    from training import train as train_cli
+    from training.training_loop import TrainingLoop
+    from training.dataset import DEFAULT_DATASET
+    options = train_cli._quickstart()
+    options.update(data=str(DEFAULT_DATASET), total_kimg=0.512, image_snapshot_ticks=0, network_snapshot_ticks=0, grid_size=(2, 2))
+    options.sched_args.update(lod_training_kimg=0.1, lod_transition_kimg=0.1, minibatch_base=16,
+                              tick_kimg_base=0.064)
+    lines = []
+    loop = TrainingLoop(options, str(tmp_path), log=lines.append)
+    loop.run()
+    group = 16 * options.minibatch_repeats
+    starts = list(range(0, 512, group))
+    lods = [training_schedule(n, 5, **options.sched_args).lod for n in starts]
+    phases = [(np.floor(lod), np.ceil(lod)) for lod in lods]
+    last_reset = max(i for i in range(len(phases)) if i == 0 or phases[i] != phases[i - 1])
+    expected_steps = (len(starts) - last_reset) * options.minibatch_repeats
+    assert int(loop.G_opt.iterations.numpy()) == int(loop.D_opt.iterations.numpy()) == expected_steps
+    logged = [float(m.group(1)) for m in (re.search(r"lod (\S+)", line) for line in lines if line.startswith("tick"))]
+    assert logged == pytest.approx([round(lod, 2) for lod in lods], abs=0.006)
+    assert len(set(logged)) > 3
+
+
+def _free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+@pytest.mark.slow
+def test_two_worker_multi_worker_mirrored_run_on_localhost(tmp_path):
+    """Two processes, TF_CONFIG, MultiWorkerMirroredStrategy: both finish, only the chief
+    writes the run directory, and both end with the same weights."""
+    workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
+    procs = []
+    for index in range(2):
+        env = dict(ENV, TF_CONFIG=json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker",
+                                                                                        "index": index}}))
+        procs.append(subprocess.Popen([sys.executable, "-m", "training.train", *FAST, "--total_kimg=0.128",
+                                       f"--outdir={tmp_path}"], env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    outputs = [p.communicate(timeout=900) for p in procs]
+    for p, (_, err) in zip(procs, outputs):
+        assert p.returncode == 0, err[-3000:]
+    run_dir = the_run_dir(str(tmp_path))
+    assert "2replica" in run_dir and os.path.exists(os.path.join(run_dir, "log.txt"))
+    chief = stylegan_tf.load_network_pkl(os.path.join(run_dir, "network-final.pkl"))
+    other = stylegan_tf.load_network_pkl(os.path.join(tmp_path, ".worker1", "network-final.pkl"))
+    for a, b in zip(chief, other):
+        for (name, va), (_, vb) in zip(a.all_official_variables(), b.all_official_variables()):
+            np.testing.assert_allclose(va.numpy(), vb.numpy(), atol=1e-6, err_msg=name)
