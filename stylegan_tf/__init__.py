@@ -7,9 +7,10 @@ Public entry points::
     stylegan_tf.save_network_pkl((G, D, Gs), "copy.pkl")
 """
 from stylegan_tf.network_base import OfficialNetwork
+from stylegan_tf.networks_progan import D_paper, G_paper
 from stylegan_tf.networks_stylegan import D_basic, G_mapping, G_style, G_synthesis
 from stylegan_tf.official import NetworkPickleError, load_network_pkl, load_pkl, save_network_pkl
 
-__all__ = ["D_basic", "G_mapping", "G_style", "G_synthesis", "NetworkPickleError", "OfficialNetwork",
-           "load_network_pkl", "load_pkl", "save_network_pkl"]
+__all__ = ["D_basic", "D_paper", "G_mapping", "G_paper", "G_style", "G_synthesis", "NetworkPickleError",
+           "OfficialNetwork", "load_network_pkl", "load_pkl", "save_network_pkl"]
 __version__ = "0.1.0"

@@ -1,12 +1,17 @@
-"""Generation benchmark: images/second of ``stylegan-generate``'s path for each layout, XLA and batch.
+"""Benchmarks: images/second of generation or of the real training step, for each layout,
+XLA setting and batch size.
 
     python -m stylegan_tf.bench --network=network-snapshot.pkl --batch=1,64 --data_format=NHWC,NCHW --xla=off,on
+    python -m stylegan_tf.bench --mode=train --train_config=quickstart --batch=32
 
-Without ``--network`` a randomly initialized generator of the standard benchmark workload is
-used (32x32 RGB, latent = dlatent = 128, 8 mapping layers, 128 feature maps). Every row is
-measured in the same process; ratios against the first row are the figures to compare (the
-absolute numbers depend on the machine and its load). NCHW without XLA is skipped on CPU,
-where TensorFlow has no NCHW convolution kernels.
+``--mode=generate`` times ``stylegan-generate``'s path (mapping, truncation, synthesis, uint8
+conversion); without ``--network`` a randomly initialized generator of the standard workload is
+used (32x32 RGB, latent = dlatent = 128, 8 mapping layers, 128 feature maps). ``--mode=train``
+times one whole official iteration (D step with R1, Gs update, G step; ``training.train_step``)
+at full resolution on a fixed minibatch, for the standard workload or the quickstart networks.
+Every row is measured in the same process: compare the ratios against the first row (absolute
+numbers depend on the machine and its load). NCHW without XLA is skipped on CPU, where TensorFlow
+has no NCHW convolution kernels.
 """
 import itertools
 import os
@@ -17,18 +22,23 @@ import time
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("network", None, "Official-format network pickle; default: a random benchmark-workload G.")
+flags.DEFINE_enum("mode", "generate", ["generate", "train"], "What to measure.")
+flags.DEFINE_string("network", None, "generate: official-format network pickle; default: a random "
+                                     "benchmark-workload G.")
+flags.DEFINE_enum("train_config", "workload", ["workload", "quickstart"],
+                  "train: the networks (workload: 32x32 RGB, 128 feature maps; quickstart: the preset's).")
 flags.DEFINE_list("batch", ["64"], "Batch sizes to measure.")
 flags.DEFINE_list("data_format", ["NHWC"], "Layouts to measure: NHWC, NCHW.")
 flags.DEFINE_list("xla", ["off", "on"], "XLA settings to measure: off, on.")
-flags.DEFINE_float("truncation_psi", 0.7, "Truncation psi used while generating.")
+flags.DEFINE_float("truncation_psi", 0.7, "generate: truncation psi.")
 flags.DEFINE_float("seconds", 5.0, "Minimum timed duration per row.", lower_bound=0.1)
 flags.DEFINE_integer("threads", 0, "Pin TensorFlow to this many intra-op threads (0: TensorFlow's default).",
                      lower_bound=0)
 
-#: the fixed benchmark workload (issue "Speed"): G at 32x32 with 128 feature maps everywhere
+#: the fixed benchmark workload (issue "Speed"): G and D at 32x32 with 128 feature maps everywhere
 WORKLOAD_G = dict(num_channels=3, resolution=32, label_size=0, latent_size=128, dlatent_size=128,
                   mapping_layers=8, mapping_fmaps=128, fmap_base=4096, fmap_max=128)
+WORKLOAD_D = dict(num_channels=3, resolution=32, label_size=0, fmap_base=4096, fmap_max=128)
 
 
 def peak_rss_mb():
@@ -56,17 +66,62 @@ def measure_generation(Gs, batch, xla, seconds, truncation_psi):  # noqa: N803
     the first batch (tracing, compilation). Returns ``dict(img_s, trace_s)``."""
     from stylegan_tf import generate
     sampler = generate.Sampler(Gs, batch_size=batch, jit_compile=xla)
+    return _time_calls(lambda: sampler.images_for_seeds(range(batch), truncation_psi), batch, seconds)
+
+
+def training_networks(train_config, data_format):
+    """``(G_kwargs, D_kwargs)`` of a training benchmark configuration."""
+    if train_config == "workload":
+        return WORKLOAD_G, WORKLOAD_D
+    from training.presets import PRESETS  # the quickstart preset on the bundled 32x32 grayscale data
+    options = PRESETS["quickstart"]()
+    shape = dict(num_channels=1, resolution=32, label_size=0)
+    return {**shape, **options.G_args}, {**shape, **options.D_args}
+
+
+def measure_training(train_config, data_format, batch, xla, seconds):
+    """Steady-state trained images/second of one whole official iteration (D step with R1
+    gamma 10, Gs update, G step; style mixing off; Adam(0.001, 0, 0.99, 1e-8)) at full
+    resolution on a fixed uint8 minibatch, and the time of the first call. Returns
+    ``dict(img_s, trace_s)``."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import stylegan_tf
+    from training import loss
+    from training.train_step import TrainStep, gs_beta
+
+    G_kwargs, D_kwargs = training_networks(train_config, data_format)  # noqa: N806
+    G = stylegan_tf.G_style(name="G", data_format=data_format, **G_kwargs)  # noqa: N806
+    D = stylegan_tf.D_basic(name="D", data_format=data_format, **D_kwargs)  # noqa: N806
+    Gs = stylegan_tf.G_style(name="Gs", data_format=data_format, **G_kwargs)  # noqa: N806
+    adam = dict(learning_rate=0.001, beta_1=0.0, beta_2=0.99, epsilon=1e-8)
+    step = TrainStep(G, D, Gs, keras.optimizers.Adam(**adam), keras.optimizers.Adam(**adam),
+                     loss.G_logistic_nonsaturating, loss.D_logistic_simplegp, tf.distribute.get_strategy(),
+                     D_loss_args={"r1_gamma": 10.0}, style_mixing=False, xla=xla)
+    res = D_kwargs["resolution"]
+    iteration = step.iteration_function(res, batch)
+    reals = tf.constant(np.random.RandomState(0).randint(0, 256, [batch, D_kwargs["num_channels"], res, res]),
+                        tf.uint8)
+    args = (reals, tf.zeros([batch, 0]), tf.constant(0.0), tf.constant(0.001), tf.constant(0.001),
+            tf.constant(gs_beta(batch, 10.0)))
+    return _time_calls(lambda: {k: v.numpy() for k, v in iteration(*args).items()}, batch, seconds)
+
+
+def _time_calls(call, batch, seconds):
+    """Time of the first ``call()`` and steady-state ``batch`` images/second of the later ones."""
     start = time.perf_counter()
-    sampler.images_for_seeds(range(batch), truncation_psi)
+    call()
     trace_s = time.perf_counter() - start
-    seeds, calls, start = range(batch), 0, time.perf_counter()
+    call()  # warm-up
+    calls, start = 0, time.perf_counter()
     while True:
-        sampler.images_for_seeds(seeds, truncation_psi)
+        call()
         calls += 1
         elapsed = time.perf_counter() - start
         if elapsed >= seconds and calls >= 3:
-            break
-    return {"img_s": calls * batch / elapsed, "trace_s": trace_s}
+            return {"img_s": calls * batch / elapsed, "trace_s": trace_s}
 
 
 def main(argv):
@@ -91,13 +146,16 @@ def main(argv):
         if layout == "NCHW" and not xla and not gpu:
             print(f"{layout:6s} {'off':4s} {batch:5d}  skipped: no NCHW kernels on CPU without XLA")
             continue
-        if layout not in generators:
-            try:
-                generators[layout] = load_generator(FLAGS.network, layout)
-            except ValueError as e:
-                print(f"error: {e}", file=sys.stderr)
-                return 2
-        result = measure_generation(generators[layout], batch, xla, FLAGS.seconds, FLAGS.truncation_psi)
+        if FLAGS.mode == "train":
+            result = measure_training(FLAGS.train_config, layout, batch, xla, FLAGS.seconds)
+        else:
+            if layout not in generators:
+                try:
+                    generators[layout] = load_generator(FLAGS.network, layout)
+                except ValueError as e:
+                    print(f"error: {e}", file=sys.stderr)
+                    return 2
+            result = measure_generation(generators[layout], batch, xla, FLAGS.seconds, FLAGS.truncation_psi)
         first = first or result["img_s"]
         print(f"{layout:6s} {'on' if xla else 'off':4s} {batch:5d} {result['img_s']:9.1f} "
               f"{result['img_s'] / first:6.2f} {result['trace_s']:12.2f}", flush=True)

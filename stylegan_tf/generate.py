@@ -1,9 +1,10 @@
-"""Sampling from a StyleGAN generator ``Gs``.
+"""Sampling from a StyleGAN generator ``Gs`` (or a ProGAN one, ``G_paper``).
 
 Seeds and latents drawn as in the official examples, batched generation in cached
 ``tf.function``s with three noise modes, the official uint8 conversion, image grids,
 interpolation, the figures of the StyleGAN paper (the official ``generate_figures.py``
-set, scaled to the network's resolution).
+set, scaled to the network's resolution). ProGAN generators have no mapping network, so
+only what works on latents applies to them (``ProGANSampler``: images, interpolation in z).
 
 Layouts: the networks take and give NCHW (images ``[N, C, R, R]`` float32 in about
 [-1, 1]); images this module hands back for files are uint8 NHWC ``[N, R, R, C]`` (single
@@ -228,24 +229,18 @@ def synthesize(Gs, dlatents, noise_mode="const", keys=None, noise_mask=None, lod
 # ----------------------------------------------------------------------------
 # Batched generation.
 
-class Sampler:
-    """Batched generation from ``Gs`` in cached ``tf.function``s.
+class _BatchedSampler:
+    """What the samplers share: the network's shapes, the label of every image (required
+    for conditional networks), padded batches of ``batch_size``, and the network's ``lod``,
+    read once, here."""
 
-    The mapping (with truncation) and the synthesis (with the uint8 conversion) run in two
-    functions; the synthesis is traced once per noise mode (and once more with a noise mask).
-    Every batch is padded to ``batch_size``, so XLA (``jit_compile``) compiles each function
-    once. ``labels``: the ``[label_size]`` label of every image (required for conditional
-    networks). The network's ``lod`` is read once, here. Truncation arguments default to
-    ``None`` (no truncation, unlike ``Gs``'s static psi 0.7).
-    """
+    #: whether the generator has a mapping network (dlatents, truncation, style mixing, noise)
+    has_mapping = True
 
-    def __init__(self, Gs, batch_size=8, jit_compile=False, labels=None):  # noqa: N803
+    def __init__(self, Gs, batch_size, labels):  # noqa: N803
         self.Gs = Gs
-        self.latent_size = Gs.mapping.kwargs["latent_size"]
-        self.label_size = Gs.mapping.kwargs["label_size"]
-        self.num_layers = Gs.num_layers
-        self.resolution = Gs.synthesis.kwargs["resolution"]
-        self.num_channels = Gs.synthesis.kwargs["num_channels"]
+        (_, self.latent_size), (_, self.label_size) = Gs.input_shapes
+        _, self.num_channels, self.resolution, _ = Gs.official_output_shape
         if self.label_size and labels is None:
             raise ValueError(f"the network is conditional ({self.label_size} classes): a label is needed")
         self.labels = np.zeros([self.label_size], np.float32) if labels is None else (
@@ -254,16 +249,6 @@ class Sampler:
             raise ValueError(f"batch size must be >= 1, got {batch_size}")
         self.batch_size = int(batch_size)
         self.lod = float(Gs.lod.numpy())
-        self._mapping = tf.function(self._mapping_graph, jit_compile=jit_compile, autograph=False)
-        self._synthesis = tf.function(self._synthesis_graph, jit_compile=jit_compile, autograph=False)
-
-    def _mapping_graph(self, latents, labels, truncation_psi, truncation_cutoff):
-        dlatents = self.Gs.mapping(latents, labels)
-        return truncate(self.Gs, dlatents, truncation_psi, truncation_cutoff)
-
-    def _synthesis_graph(self, dlatents, keys, noise_mask, noise_mode):
-        images = synthesize(self.Gs, dlatents, noise_mode, keys, noise_mask, lod=self.lod)
-        return convert_images_to_uint8(images, nchw_to_nhwc=True)
 
     def _batched(self, fn, arrays, *args):
         """Run ``fn(*batch_of_each_array, *args)`` over padded batches; concatenate."""
@@ -275,11 +260,45 @@ class Sampler:
             out.append(fn(*chunk, *args).numpy()[:self.batch_size - pad])
         return np.concatenate(out) if out else np.zeros([0], np.float32)
 
+    def _labels_for(self, latents):
+        return np.tile(self.labels, [len(latents), 1])
+
+    def images_for_seeds(self, seeds, truncation_psi=None, truncation_cutoff=None, noise_mode="const"):
+        """Images of ``seeds`` (official latents; random noise keyed ``(seed, 0)``)."""
+        latents = latents_from_seeds(seeds, self.latent_size)
+        return self.generate(latents, truncation_psi, truncation_cutoff, noise_mode, noise_seeds(seeds))
+
+
+class Sampler(_BatchedSampler):
+    """Batched generation from a StyleGAN ``Gs`` in cached ``tf.function``s.
+
+    The mapping (with truncation) and the synthesis (with the uint8 conversion) run in two
+    functions; the synthesis is traced once per noise mode (and once more with a noise mask).
+    Every batch is padded to ``batch_size``, so XLA (``jit_compile``) compiles each function
+    once. ``labels``: the ``[label_size]`` label of every image (required for conditional
+    networks). Truncation arguments default to ``None`` (no truncation, unlike ``Gs``'s
+    static psi 0.7).
+    """
+
+    def __init__(self, Gs, batch_size=8, jit_compile=False, labels=None):  # noqa: N803
+        super().__init__(Gs, batch_size, labels)
+        self.num_layers = Gs.num_layers
+        self._mapping = tf.function(self._mapping_graph, jit_compile=jit_compile, autograph=False)
+        self._synthesis = tf.function(self._synthesis_graph, jit_compile=jit_compile, autograph=False)
+
+    def _mapping_graph(self, latents, labels, truncation_psi, truncation_cutoff):
+        dlatents = self.Gs.mapping(latents, labels)
+        return truncate(self.Gs, dlatents, truncation_psi, truncation_cutoff)
+
+    def _synthesis_graph(self, dlatents, keys, noise_mask, noise_mode):
+        images = synthesize(self.Gs, dlatents, noise_mode, keys, noise_mask, lod=self.lod)
+        return convert_images_to_uint8(images, nchw_to_nhwc=True)
+
     def dlatents(self, latents, truncation_psi=None, truncation_cutoff=None):
         """``latents [N, latent_size]`` -> dlatents ``[N, num_layers, D]`` float32, truncated
         as official (``None`` disables, see ``truncate``)."""
         latents = np.asarray(latents, np.float32)
-        labels = np.tile(self.labels, [len(latents), 1])
+        labels = self._labels_for(latents)
         psi, cutoff = truncation_args(truncation_psi, truncation_cutoff)
         return self._batched(self._mapping, [latents, labels], tf.constant(psi), tf.constant(cutoff))
 
@@ -303,10 +322,38 @@ class Sampler:
         dlatents = self.dlatents(latents, truncation_psi, truncation_cutoff)
         return self.synthesize(dlatents, noise_mode, keys)
 
-    def images_for_seeds(self, seeds, truncation_psi=None, truncation_cutoff=None, noise_mode="const"):
-        """Images of ``seeds`` (official latents; random noise keyed ``(seed, 0)``)."""
-        latents = latents_from_seeds(seeds, self.latent_size)
-        return self.generate(latents, truncation_psi, truncation_cutoff, noise_mode, noise_seeds(seeds))
+
+class ProGANSampler(_BatchedSampler):
+    """Batched generation from a ProGAN generator (``G_paper``): latents -> uint8 images in
+    one cached ``tf.function`` (padded batches, as ``Sampler``). There is no mapping
+    network, hence no dlatents, truncation, style mixing or noise inputs."""
+
+    has_mapping = False
+
+    def __init__(self, Gs, batch_size=8, jit_compile=False, labels=None):  # noqa: N803
+        super().__init__(Gs, batch_size, labels)
+        self._generate = tf.function(self._generate_graph, jit_compile=jit_compile, autograph=False)
+
+    def _generate_graph(self, latents, labels):
+        return convert_images_to_uint8(self.Gs(latents, labels, lod=self.lod), nchw_to_nhwc=True)
+
+    def generate(self, latents, truncation_psi=None, truncation_cutoff=None, noise_mode="const", keys=None):
+        """``latents [N, latent_size]`` -> uint8 images ``[N, R, R, C]``. Truncation must be
+        disabled (``truncation_args`` semantics); ``noise_mode`` and ``keys`` have no effect."""
+        del keys  # no noise inputs
+        if noise_mode not in NOISE_MODES:
+            raise ValueError(f"noise mode must be one of {NOISE_MODES}, got {noise_mode!r}")
+        psi, cutoff = truncation_args(truncation_psi, truncation_cutoff)
+        if psi != 1 and cutoff > 0:
+            raise ValueError(f"{self.Gs.build_func_name} has no truncation (no mapping network)")
+        latents = np.asarray(latents, np.float32)
+        return self._batched(self._generate, [latents, self._labels_for(latents)])
+
+
+def make_sampler(Gs, batch_size=8, jit_compile=False, labels=None):  # noqa: N803
+    """``Sampler`` for a StyleGAN ``Gs``, ``ProGANSampler`` for a generator without a mapping network."""
+    cls = Sampler if getattr(Gs, "mapping", None) is not None else ProGANSampler
+    return cls(Gs, batch_size=batch_size, jit_compile=jit_compile, labels=labels)
 
 
 # ----------------------------------------------------------------------------
@@ -374,19 +421,21 @@ def interpolation_frames(sampler, seeds, num_frames, space="w", truncation_psi=N
     frame, so it does not flicker."""
     if space not in SPACES:
         raise ValueError(f"space must be one of {SPACES}, got {space!r}")
+    if space == "w" and not sampler.has_mapping:
+        raise ValueError(f"{sampler.Gs.build_func_name} has no mapping network (no w space): interpolate in z")
     if len(seeds) < 2 or num_frames < 2:
         raise ValueError("interpolation needs at least 2 seeds and 2 frames")
     pos = np.linspace(0, len(seeds) - 1, num_frames)
     seg = np.minimum(np.floor(pos).astype(int), len(seeds) - 2)
     frac = (pos - seg)[:, None]
     latents = latents_from_seeds(seeds, sampler.latent_size)
+    keys = noise_seeds(np.full(num_frames, seeds[0]))
     if space == "z":
         path = slerp(latents[seg], latents[seg + 1], frac).astype(np.float32)
-        dlatents = sampler.dlatents(path, truncation_psi, truncation_cutoff)
-    else:
-        ends = sampler.dlatents(latents, truncation_psi, truncation_cutoff)
-        dlatents = lerp(ends[seg], ends[seg + 1], frac[:, :, None]).astype(np.float32)
-    return sampler.synthesize(dlatents, noise_mode, noise_seeds(np.full(num_frames, seeds[0])))
+        return sampler.generate(path, truncation_psi, truncation_cutoff, noise_mode, keys)
+    ends = sampler.dlatents(latents, truncation_psi, truncation_cutoff)
+    dlatents = lerp(ends[seg], ends[seg + 1], frac[:, :, None]).astype(np.float32)
+    return sampler.synthesize(dlatents, noise_mode, keys)
 
 
 # ----------------------------------------------------------------------------

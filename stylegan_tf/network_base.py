@@ -72,6 +72,69 @@ def active_resolution_log2(lod, res_log2):
     return res_log2 - level
 
 
+def plan_resolutions(lod, res_log2, structure, top_log2=None):
+    """Which resolutions a call evaluates, as ``(top_log2, fade_from)`` (log2 sizes).
+
+    ``top_log2``: the highest resolution evaluated. ``fade_from``: the lowest resolution
+    whose RGB image (G) or RGB input (D) takes part in the level-of-detail fade.
+    - ``top_log2`` given (the training path: G's ``resolution`` / D's image size), or a
+      concrete ``lod`` with the 'recursive' structure: only the blocks up to the current
+      resolution run and only its fade matters (``fade_from = top_log2 - 1``).
+    - symbolic ``lod`` or 'linear': every block runs, every level fades (``fade_from = 2``).
+    - 'fixed': every block, no fade (``fade_from = res_log2``).
+    """
+    if structure == "fixed":
+        return res_log2, res_log2
+    if top_log2 is None:
+        lod_value = static_lod(lod) if structure == "recursive" else None
+        if lod_value is None:
+            return res_log2, 2
+        top_log2 = active_resolution_log2(lod_value, res_log2)
+    return top_log2, max(top_log2 - 1, 2)
+
+
+def grow_images(x, block, to_rgb, lod, res_log2, top_log2, fade_from, data_format):
+    """The generator side of progressive growing.
+
+    Runs ``x = block(x, r)`` for r = 2 .. ``top_log2`` and fades the images ``to_rgb(x, r)``
+    of the levels r >= ``fade_from``: each level's image is
+    ``lerp_clip(to_rgb(x, r), upscale(previous image), lod - (res_log2 - r))``, so at
+    ``lod = k + f`` the result is the ``R / 2^k`` image faded by ``f`` towards the upscaled
+    ``R / 2^(k+1)`` one (official 'linear' graph; 'recursive' when only the top two levels
+    fade). Returns the (internal-layout) images at ``2**top_log2`` px.
+    """
+    images = None
+    for r in range(2, top_log2 + 1):
+        x = block(x, r)
+        if r < fade_from:
+            continue
+        img = to_rgb(x, r)
+        images = img if images is None else ops.lerp_clip(img, ops.upscale2d(images, 2, data_format),
+                                                          lod - (res_log2 - r))
+    return images
+
+
+def grow_features(images, from_rgb, block, lod, res_log2, top_log2, fade_from, data_format):
+    """The discriminator side of progressive growing.
+
+    ``images``: internal-layout images of any size >= ``2**top_log2`` (box-downscaled to it).
+    ``x = from_rgb(images, top_log2)``, then for r = ``top_log2`` .. 3: ``x = block(x, r)``
+    (to ``2**(r-1)`` px), faded where r - 1 >= ``fade_from`` with ``from_rgb`` of the images
+    downscaled to ``2**(r-1)``: ``lerp_clip(x, from_rgb(...), lod - (res_log2 - r))``.
+    Returns the 4x4 features (input of the 4x4 block).
+    """
+    size_log2 = int(np.log2(ops.spatial_size(images, data_format)[0]))
+    images = ops.downscale2d(images, 2 ** (size_log2 - top_log2), data_format)
+    x = from_rgb(images, top_log2)
+    for r in range(top_log2, 2, -1):
+        x = block(x, r)
+        if r - 1 < fade_from:
+            continue
+        images = ops.downscale2d(images, 2, data_format)
+        x = ops.lerp_clip(x, from_rgb(images, r - 1), lod - (res_log2 - r))
+    return x
+
+
 class OfficialNetwork(keras.Model):
     """Base of the official networks (a ``keras.Model``).
 
@@ -111,6 +174,19 @@ class OfficialNetwork(keras.Model):
 
     def _resolve(self, name, value):
         return self.kwargs[name] if value is UNSET else value
+
+    def fmap_shape(self, channels, res):
+        """Shape of a ``[N, channels, res, res]`` activation in this network's internal layout."""
+        return [None, channels, res, res] if self.data_format == "NCHW" else [None, res, res, channels]
+
+    def _input_log2(self, images_in):
+        """log2 of the size of D's input ``[N, num_channels, r, r]`` (r <= resolution), or ValueError."""
+        k = self.kwargs
+        size_log2 = resolution_log2(int(images_in.shape[-1]))
+        if size_log2 > self.res_log2 or images_in.shape[1] != k["num_channels"]:
+            raise ValueError(f"{self.name} expects images [N, {k['num_channels']}, r, r] with r <= "
+                             f"{k['resolution']}, got {list(images_in.shape)}")
+        return size_log2
 
     @property
     def components(self):

@@ -19,8 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from stylegan_tf import layers, ops
-from stylegan_tf.network_base import (UNSET, OfficialNetwork, active_resolution_log2, nf_function,
-                                      resolution_log2, static_lod)
+from stylegan_tf.network_base import (UNSET, OfficialNetwork, grow_features, grow_images, nf_function,
+                                      plan_resolutions, resolution_log2)
 
 STRUCTURES = ("auto", "fixed", "linear", "recursive")
 
@@ -35,22 +35,6 @@ def _check_nonlinearity(nonlinearity):
     if nonlinearity not in layers.NONLINEARITIES:
         raise ValueError(f"nonlinearity must be one of {layers.NONLINEARITIES}, got {nonlinearity!r}")
     return nonlinearity
-
-
-def _plan(lod, res_log2, structure, top_log2=None):
-    """Which resolutions a call evaluates.
-
-    Returns ``(top_log2, active)``: the highest resolution evaluated, and whether only
-    the fade at that resolution matters (True) or the whole 'linear' chain runs (False).
-    """
-    if structure == "fixed":
-        return res_log2, False
-    if top_log2 is not None:
-        return top_log2, True
-    lod_value = static_lod(lod) if structure == "recursive" else None
-    if lod_value is None:
-        return res_log2, False
-    return active_resolution_log2(lod_value, res_log2), True
 
 
 class G_mapping(OfficialNetwork):  # noqa: N801 (official name)
@@ -152,8 +136,7 @@ class G_synthesis(OfficialNetwork):  # noqa: N801
                 nonlinearity=k["nonlinearity"], use_wscale=k["use_wscale"], name=scope.split("/")[-1], **common)
             return self._unit(scope, layer, shape, k["dlatent_size"])
 
-        def fmap_shape(c, res):
-            return [None, c, res, res] if self.data_format == "NCHW" else [None, res, res, c]
+        fmap_shape = self.fmap_shape
 
         # 4x4: constant (or dense) input, then a 3x3 conv.
         c4 = self.input_fmaps = nf(1)
@@ -233,7 +216,7 @@ class G_synthesis(OfficialNetwork):  # noqa: N801
         if lod is None:
             lod = self.lod
         top_log2 = None if resolution is None else resolution_log2(resolution)
-        top_log2, active = _plan(lod, self.res_log2, structure, top_log2)
+        top_log2, fade_from = plan_resolutions(lod, self.res_log2, structure, top_log2)
         if structure == "fixed" and resolution not in (None, k["resolution"]):
             raise ValueError("structure='fixed' has no progressive growing: resolution must be the full one")
 
@@ -253,25 +236,17 @@ class G_synthesis(OfficialNetwork):  # noqa: N801
             x = ops.to_internal(x, self.data_format)
         x = self.input_epilogue(x, style(0), self._noise(0, x, randomize_noise, rng))
 
-        # Blocks up to the top resolution, keeping the images the fade needs.
-        lowest_rgb = 2 if not active else max(top_log2 - 1, 2)
-        images = None
-        for r in range(2, top_log2 + 1):
+        def block(x, r):
             for j, (conv, epi) in enumerate(self.convs[r]):
                 layer_idx = 2 * r - 4 + j + (1 if r == 2 else 0)
                 x = conv(x, fused_scale=fused_scale) if r > 2 and j == 0 else conv(x)
                 if r > 2 and j == 0 and self.blur is not None:
                     x = self.blur(x)
                 x = epi(x, style(layer_idx), self._noise(layer_idx, x, randomize_noise, rng))
-            if structure == "fixed" or r < lowest_rgb:
-                continue
-            img = self.torgb[r](x)
-            if images is None:
-                images = img
-            else:
-                images = ops.lerp_clip(img, ops.upscale2d(images, 2, self.data_format), lod - (self.res_log2 - r))
-        if structure == "fixed":
-            images = self.torgb[self.res_log2](x)
+            return x
+
+        images = grow_images(x, block, lambda x, r: self.torgb[r](x), lod, self.res_log2, top_log2, fade_from,
+                             self.data_format)
         if resolution is None:
             images = ops.upscale2d(images, 2 ** (self.res_log2 - top_log2), self.data_format)
         return ops.to_public(images, self.data_format)
@@ -417,8 +392,7 @@ class D_basic(OfficialNetwork):  # noqa: N801
         common = dict(data_format=self.data_format, dtype=self.dtype_policy)
         gain, wscale = np.sqrt(2), k["use_wscale"]
 
-        def fmap_shape(c, res):
-            return [None, c, res, res] if self.data_format == "NCHW" else [None, res, res, c]
+        fmap_shape = self.fmap_shape
 
         def conv(scope, fmaps, kernel, c_in, res, **kw):
             return self._unit(scope, layers.Conv2D(fmaps, kernel, gain=gain, use_wscale=wscale,
@@ -481,27 +455,17 @@ class D_basic(OfficialNetwork):  # noqa: N801
             structure = "linear" if self._resolve("is_template_graph", is_template_graph) else "recursive"
         if lod is None:
             lod = self.lod
-        size = int(images_in.shape[-1])
-        in_log2 = resolution_log2(size)
-        if in_log2 > self.res_log2 or images_in.shape[1] != k["num_channels"]:
-            raise ValueError(f"D expects images [N, {k['num_channels']}, r, r] with r <= {k['resolution']}, "
-                             f"got {list(images_in.shape)}")
-        top_log2, active = _plan(lod, self.res_log2, structure, in_log2 if in_log2 < self.res_log2 else None)
+        in_log2 = self._input_log2(images_in)
+        top_log2, fade_from = plan_resolutions(lod, self.res_log2, structure,
+                                               in_log2 if in_log2 < self.res_log2 else None)
         if structure == "fixed" and in_log2 != self.res_log2:
             raise ValueError("structure='fixed' has no progressive growing: images must be full resolution")
 
         dtype = self.compute_dtype
         img = ops.to_internal(tf.cast(images_in, dtype), self.data_format)
-        lod = tf.cast(lod, dtype)
-        img = ops.downscale2d(img, 2 ** (in_log2 - top_log2), self.data_format)
-        x = layers.activation(self.fromrgb[top_log2](img), self.nonlinearity)
-        for r in range(top_log2, 2, -1):
-            x = self._block(x, r, fused_scale)
-            if structure == "fixed" or (active and r < top_log2):
-                continue
-            img = ops.downscale2d(img, 2, self.data_format)
-            y = layers.activation(self.fromrgb[r - 1](img), self.nonlinearity)
-            x = ops.lerp_clip(x, y, lod - (self.res_log2 - r))
+        x = grow_features(img, lambda img, r: layers.activation(self.fromrgb[r](img), self.nonlinearity),
+                          lambda x, r: self._block(x, r, fused_scale), tf.cast(lod, dtype), self.res_log2,
+                          top_log2, fade_from, self.data_format)
         scores = self._block(x, 2, fused_scale)
         if k["label_size"]:
             scores = tf.reduce_sum(scores * tf.cast(labels_in, dtype), axis=1, keepdims=True)

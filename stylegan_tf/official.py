@@ -16,10 +16,10 @@ import tempfile
 
 import numpy as np
 
-from stylegan_tf import networks_stylegan
+from stylegan_tf import networks_progan, networks_stylegan
 
 #: build function name -> network class (every network family registers here)
-NETWORKS = dict(networks_stylegan.NETWORKS)
+NETWORKS = {**networks_stylegan.NETWORKS, **networks_progan.NETWORKS}
 
 try:  # NumPy >= 2
     from numpy._core import multiarray as _multiarray

@@ -2,20 +2,14 @@
 (``dnnlib.tflib.Network.get_output_for`` and ``training.loss``), in NHWC (eager, the
 'recursive' graph) and NCHW (under ``jit_compile=True``, where ``lod`` is symbolic and the
 'linear' graph runs)."""
-import json
-
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import dnnlib.tflib as tflib
-import stylegan_tf
 from conftest import FIXTURES_DIR
-from official_cases import CaseFile
-from training import loss as loss_lib
+from official_cases import CaseFile, case_names, network_sets, run_case
 
-_CASES_JSON = FIXTURES_DIR / "official_stylegan" / "cases.json"
-CASE_NAMES = [c["name"] for c in json.loads(_CASES_JSON.read_text())["cases"]] if _CASES_JSON.exists() else ["-"]
+CASE_NAMES = case_names(FIXTURES_DIR / "official_stylegan")
 
 
 @pytest.fixture(scope="module")
@@ -23,74 +17,10 @@ def fixture(fixtures_dir):
     return CaseFile(fixtures_dir / "official_stylegan")
 
 
-@pytest.fixture(scope="module")
-def network_sets(fixture):
-    """Per layout: the (G, D, Gs) Networks and their pickled values (restored before each case)."""
-    cache = {}
-
-    def get(data_format):
-        if data_format not in cache:
-            models = stylegan_tf.load_network_pkl(fixture.pickle, data_format=data_format)
-            nets = dict(zip(("G", "D", "Gs"), (tflib.Network.from_model(m) for m in models)))
-            cache[data_format] = nets, {n: {k: v.numpy() for k, v in net.vars.items()} for n, net in nets.items()}
-        nets, initial = cache[data_format]
-        for name, net in nets.items():
-            net.set_vars(initial[name])
-        return nets
-
-    return get
-
-
-def _evaluate(fn, data_format):
-    return tf.function(fn, jit_compile=True)() if data_format == "NCHW" else fn()
-
-
-def _network(nets, spec):
-    name, _, component = spec.partition(".")
-    return nets[name].components[component] if component else nets[name]
-
-
-def _run_loss(case, inputs, nets, data_format):
-    G, D = nets[case["G"]].model, nets[case["D"]].model  # noqa: N806
-    func = getattr(loss_lib, case["loss_func"].rsplit(".", 1)[1])
-    latents, labels = tf.constant(inputs["latents"]), tf.constant(inputs["labels"])
-    if func in loss_lib.D_LOSSES.values():
-        reals = tf.constant(inputs["reals"])
-        fn = lambda: func(G, D, reals, labels, latents, G_kwargs=case["G_extra_kwargs"], **case["loss_kwargs"])  # noqa: E731
-    else:
-        fn = lambda: func(G, D, latents, labels, G_kwargs=case["G_extra_kwargs"], **case["loss_kwargs"])  # noqa: E731
-    loss, stats = _evaluate(fn, data_format)
-    loss = loss.numpy()
-    outputs = {"loss_mean": loss.mean(), **{k: v.numpy() for k, v in stats.items()}}
-    if "Loss/r1_penalty" in stats:
-        # Official returns [N, N]: score term of sample i + penalty of sample j.
-        penalty = outputs["Loss/r1_penalty"] * case["loss_kwargs"]["r1_gamma"] * 0.5
-        outputs["loss"] = (loss[:, 0] - penalty)[:, None] + penalty[None, :]
-    else:
-        outputs["loss"] = loss
-    return outputs
-
-
-def run_case(case, inputs, nets, data_format):
-    """Our outputs for one fixture case, by output name."""
-    for net, name, value in case["var_overrides"]:
-        nets[net].set_var(name, value)
-    if case["call"] == "loss":
-        outputs = _run_loss(case, inputs, nets, data_format)
-    elif case["call"] == "stylemix":
-        G = nets["G"]  # noqa: N806
-        draws = tuple(tf.constant(inputs[k]) for k in ("stylemix_latents2", "stylemix_uniform", "stylemix_cutoff"))
-        args = [tf.constant(inputs[k]) for k in ("latents_in", "labels_in")]
-        outputs = {"images_out": _evaluate(
-            lambda: G.get_output_for(*args, style_mixing_draws=draws, **case["kwargs"]), data_format).numpy()}
-    else:
-        net = _network(nets, case["network"])
-        args = [tf.constant(inputs[i["name"]]) for i in case["inputs"]]
-        out = _evaluate(lambda: net.get_output_for(*args, **case["kwargs"]), data_format)
-        outputs = {case["outputs"][0]["name"]: out.numpy()}
-    if "G/dlatent_avg" in case.get("extra_outputs", []):
-        outputs["G/dlatent_avg_after"] = nets["G"].get_var("dlatent_avg")
-    return outputs
+@pytest.fixture(scope="module", name="network_sets")
+def network_sets_fixture(fixture):
+    """Per layout: the (G, D, Gs) Networks, reset to their pickled values for each case."""
+    return network_sets(fixture)
 
 
 @pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])

@@ -158,10 +158,10 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
 def test_lod_schedule_and_optimizer_resets_happen_at_the_right_kimg(tmp_path):
     """Phases of 0.1 kimg: the log's lod per tick follows the schedule, and Adam's step count
     at the end equals the steps since the last change of floor(lod) or ceil(lod)."""
-    from training import train as train_cli
+    from training.presets import PRESETS
     from training.training_loop import TrainingLoop
     from training.dataset import DEFAULT_DATASET
-    options = train_cli._quickstart()
+    options = PRESETS["quickstart"]()
     options.update(data=str(DEFAULT_DATASET), total_kimg=0.512, image_snapshot_ticks=0, network_snapshot_ticks=0, grid_size=(2, 2))
     options.sched_args.update(lod_training_kimg=0.1, lod_transition_kimg=0.1, minibatch_base=16,
                               tick_kimg_base=0.064)
