@@ -1,4 +1,4 @@
-"""Official ``dnnlib.util`` helpers: ``EasyDict`` and ``open_url``."""
+"""Official ``dnnlib.util`` helpers: ``EasyDict``, ``format_time`` and ``open_url``."""
 import hashlib
 import io
 import os
@@ -23,6 +23,18 @@ class EasyDict(dict):
 
     def __delattr__(self, name):
         del self[name]
+
+
+def format_time(seconds):
+    """Official compact duration: ``12s``, ``3m 04s``, ``2h 05m 09s``, ``1d 02h 03m``."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h {s // 60 % 60:02d}m {s % 60:02d}s"
+    return f"{s // 86400}d {s // 3600 % 24:02d}h {s // 60 % 60:02d}m"
 
 
 def default_cache_dir():

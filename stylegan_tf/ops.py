@@ -151,42 +151,36 @@ def _downscale2d(x, factor, data_format, gain=1.0):
     return tf.nn.avg_pool2d(x, factor, factor, "VALID", data_format=data_format)
 
 
+def linear_with_adjoint(forward, adjoint):
+    """Wrap a linear op ``forward`` whose gradient is ``adjoint`` (and whose gradient's
+    gradient is ``forward`` again) so that every order of differentiation costs one
+    forward-sized op, as the official custom gradients do."""
+
+    @tf.custom_gradient
+    def func(x):
+        @tf.custom_gradient
+        def grad(dy):
+            return adjoint(dy), forward
+
+        return forward(x), grad
+
+    return func
+
+
 def upscale2d(x, factor=2, data_format="NCHW"):
     """Nearest-neighbour upscaling; the gradient is a sum-pool (and vice versa)."""
     if factor == 1:
         return x
-
-    @tf.custom_gradient
-    def func(x):
-        y = _upscale2d(x, factor, data_format)
-
-        @tf.custom_gradient
-        def grad(dy):
-            dx = _downscale2d(dy, factor, data_format, gain=factor ** 2)
-            return dx, lambda ddx: _upscale2d(ddx, factor, data_format)
-
-        return y, grad
-
-    return func(x)
+    return linear_with_adjoint(lambda t: _upscale2d(t, factor, data_format),
+                               lambda t: _downscale2d(t, factor, data_format, gain=factor ** 2))(x)
 
 
 def downscale2d(x, factor=2, data_format="NCHW"):
     """Box-filter downscaling; the gradient is a scaled nearest upscale (and vice versa)."""
     if factor == 1:
         return x
-
-    @tf.custom_gradient
-    def func(x):
-        y = _downscale2d(x, factor, data_format)
-
-        @tf.custom_gradient
-        def grad(dy):
-            dx = _upscale2d(dy, factor, data_format, gain=1.0 / factor ** 2)
-            return dx, lambda ddx: _downscale2d(ddx, factor, data_format)
-
-        return y, grad
-
-    return func(x)
+    return linear_with_adjoint(lambda t: _downscale2d(t, factor, data_format),
+                               lambda t: _upscale2d(t, factor, data_format, gain=1.0 / factor ** 2))(x)
 
 
 def blur_kernel(f, normalize=True, flip=False):
@@ -218,19 +212,8 @@ def blur2d(x, f=(1, 2, 1), normalize=True, data_format="NCHW"):
     if kernel.shape == (1, 1) and kernel[0, 0] == 1:
         return x
     flipped = np.ascontiguousarray(kernel[::-1, ::-1])
-
-    @tf.custom_gradient
-    def func(x):
-        y = _blur2d(x, kernel, data_format)
-
-        @tf.custom_gradient
-        def grad(dy):
-            dx = _blur2d(dy, flipped, data_format)
-            return dx, lambda ddx: _blur2d(ddx, kernel, data_format)
-
-        return y, grad
-
-    return func(x)
+    return linear_with_adjoint(lambda t: _blur2d(t, kernel, data_format),
+                               lambda t: _blur2d(t, flipped, data_format))(x)
 
 
 # ----------------------------------------------------------------------------

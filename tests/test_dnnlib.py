@@ -163,3 +163,8 @@ def test_pickle_round_trip_of_network_objects(G):  # noqa: N803
 def test_unknown_build_function():
     with pytest.raises(ValueError, match="unknown build function"):
         tflib.Network("X", func_name="training.networks_stylegan2.G_main")
+
+
+def test_format_time_is_the_official_compact_form():
+    assert [dnnlib.util.format_time(s) for s in (12, 184, 7509, 93780)] == ["12s", "3m 04s", "2h 05m 09s",
+                                                                             "1d 02h 03m"]

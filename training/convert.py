@@ -19,7 +19,7 @@ from absl import app, flags
 
 from stylegan_tf import load_network_pkl, save_network_pkl
 from stylegan_tf.official import build_network
-from training.generate import fail, flags_parser
+from training._cli import fail, flags_parser
 
 _FLAGS = flags.FlagValues()
 flags.DEFINE_string("network", None, "Official-format network pickle (G, D, Gs) to convert to a checkpoint.",

@@ -26,7 +26,7 @@ from absl import app, flags
 
 from stylegan_tf import generate as gen
 from stylegan_tf.official import dumps_networks, load_pkl
-from training.generate import fail, flags_parser
+from training._cli import fail, flags_parser
 
 _FLAGS = flags.FlagValues()
 flags.DEFINE_string("network", None, "Network: an official-format .pkl snapshot, or a run directory (newest "

@@ -15,18 +15,6 @@ def create_run_dir(outdir, desc):
     return run_dir
 
 
-def format_time(seconds):
-    """Official compact duration: ``12s``, ``3m 04s``, ``2h 05m 09s``, ``1d 02h 03m``."""
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m {s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h {s // 60 % 60:02d}m {s % 60:02d}s"
-    return f"{s // 86400}d {s // 3600 % 24:02d}h {s // 60 % 60:02d}m"
-
-
 def peak_memory_gb():
     """Peak memory: of the first GPU when there is one, else this process's peak RSS."""
     if tf.config.list_logical_devices("GPU"):

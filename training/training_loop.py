@@ -18,12 +18,12 @@ import numpy as np
 import tensorflow as tf
 
 import stylegan_tf
-from dnnlib.util import EasyDict
+from dnnlib.util import EasyDict, format_time
 from stylegan_tf import generate as gen
 from stylegan_tf.official import NETWORKS
 from training import loss as loss_lib
 from training.dataset import load_dataset
-from training.run_dir import RunLog, format_time, peak_memory_gb
+from training.run_dir import RunLog, peak_memory_gb
 from training.schedule import training_schedule
 from training.train_step import TrainStep, gs_beta, reset_optimizer
 
