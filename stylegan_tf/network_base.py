@@ -135,6 +135,20 @@ def grow_features(images, from_rgb, block, lod, res_log2, top_log2, fade_from, d
     return x
 
 
+def scope_tree(named_variables):
+    """A trackable tree whose object paths are the official names: ``'a/b/c'`` -> ``root.a.b.c``."""
+    root = tf.Module()
+    for name, variable in named_variables:
+        *scopes, leaf = name.split("/")
+        node = root
+        for scope in scopes:
+            if not hasattr(node, scope):
+                setattr(node, scope, tf.Module())
+            node = getattr(node, scope)
+        setattr(node, leaf, variable)
+    return root
+
+
 class OfficialNetwork(keras.Model):
     """Base of the official networks (a ``keras.Model``).
 
@@ -211,11 +225,14 @@ class OfficialNetwork(keras.Model):
         return out
 
     def _trackable_children(self, save_type="checkpoint", **kwargs):
-        """``tf.train.Checkpoint`` sees every variable under its official name (Keras 3 does
-        not track layers kept in lists or dicts, which would silently drop them)."""
+        """``tf.train.Checkpoint`` sees every variable under its official name, one scope per
+        level (checkpoint key ``G/G_synthesis/4x4/Conv/weight/.ATTRIBUTES/VARIABLE_VALUE``).
+        Keras 3 does not track layers kept in lists or dicts, which would silently drop them."""
         if save_type != "checkpoint":
             return super()._trackable_children(save_type, **kwargs)
-        return dict(self.all_official_variables())
+        if "_checkpoint_tree" not in self.__dict__:  # built once: the object graph must be stable
+            object.__setattr__(self, "_checkpoint_tree", scope_tree(self.all_official_variables()))
+        return self._checkpoint_tree._trackable_children(save_type, **kwargs)
 
     def get_config(self):
         return {"name": self.name, "data_format": self.data_format, **self.static_kwargs}

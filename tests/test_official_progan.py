@@ -116,6 +116,12 @@ def _unfused_copy(net, rename, flip):
     return copy
 
 
+def _fused_observation(fixture, network):
+    """The official max |scores or images difference| of ``fused_scale=False`` with the fused weights."""
+    observations = fixture.doc["observations"]["fused_vs_unfused_max_abs_diff"]
+    return observations[f"network_{network}_fused_scale_False_with_fused_weights"]
+
+
 def test_G_fused_equals_unfused_with_flipped_kernels(fixture, network_sets):  # noqa: N802
     G = network_sets("NHWC")["G"].model  # noqa: N806
     case = fixture.cases["G_lod0"]
@@ -124,7 +130,7 @@ def test_G_fused_equals_unfused_with_flipped_kernels(fixture, network_sets):  # 
     assert "8x8/Conv0/weight" in _values(flipped) and "8x8/Conv0_up/weight" not in _values(flipped)
     fixture.check(case, {"images_out": flipped(latents)})
     as_is = _unfused_copy(G, ("Conv0_up", "Conv0"), flip=False)
-    observed = fixture.doc["observations"]["fused_vs_unfused_max_abs_diff"]["network_G_fused_scale_False_with_fused_weights"]
+    observed = _fused_observation(fixture, "G")
     ref = fixture.npz[case["outputs"][0]["key"]]
     assert abs(np.abs(as_is(latents).numpy() - ref).max() - observed["kernel_as_is"]) <= case["outputs"][0]["atol"]
 
@@ -136,7 +142,7 @@ def test_D_unfused_is_a_different_network(fixture, network_sets):  # noqa: N802
     case = fixture.cases["D_lod0"]
     images = tf.constant(fixture.inputs(case)["images_in"])
     unfused = _unfused_copy(D, ("Conv1_down", "Conv1"), flip=False)
-    observed = fixture.doc["observations"]["fused_vs_unfused_max_abs_diff"]["network_D_fused_scale_False_with_fused_weights"]
+    observed = _fused_observation(fixture, "D")
     ref = fixture.npz[case["outputs"][0]["key"]]
     assert abs(np.abs(unfused(images).numpy() - ref).max() - observed["kernel_as_is"]) <= case["outputs"][0]["atol"]
     x = tf.constant(RNG.randn(2, 16, 16, 32).astype(np.float32))

@@ -63,7 +63,8 @@ def test_short_run_snapshots_tensorboard_and_resume(tmp_path):
 
     train(f"--resume={run_dir}", "--total_kimg=0.192")
     assert "at kimg 0.1" in open(os.path.join(run_dir, "log.txt")).read()
-    G, D, Gs = stylegan_tf.load_network_pkl(os.path.join(run_dir, "network-final.pkl"), data_format="NHWC")  # noqa: N806
+    final = os.path.join(run_dir, "network-final.pkl")
+    G, D, Gs = stylegan_tf.load_network_pkl(final, data_format="NHWC")  # noqa: N806
     assert (G.build_func_name, D.build_func_name, Gs.build_func_name) == ("G_paper", "D_paper", "G_paper")
     assert Gs.kwargs["resolution"] == 32 and Gs.kwargs["num_channels"] == 1
     latents = np.random.RandomState(0).randn(4, Gs.input_shapes[0][1]).astype(np.float32)

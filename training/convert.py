@@ -34,25 +34,10 @@ CONFIG_FILE, CHECKPOINT_NAME = "networks.json", "networks"
 _VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 
 
-def _by_official_name(named_variables):
-    """A trackable tree whose paths are the official names: ``'a/b/c'`` -> ``root.a.b.c``."""
-    root = tf.Module()
-    for name, variable in named_variables:
-        *scopes, leaf = name.split("/")
-        node = root
-        for scope in scopes:
-            if not hasattr(node, scope):
-                setattr(node, scope, tf.Module())
-            node = getattr(node, scope)
-        setattr(node, leaf, variable)
-    return root
-
-
 def official_checkpoint(networks):
-    """``tf.train.Checkpoint`` of ``{'G': G, 'D': D, 'Gs': Gs}`` whose object paths are the
-    networks' official variable names (``network.all_official_variables()``)."""
-    return tf.train.Checkpoint(**{key: _by_official_name(net.all_official_variables())
-                                  for key, net in networks.items()})
+    """``tf.train.Checkpoint`` of ``{'G': G, 'D': D, 'Gs': Gs}``; our networks checkpoint their
+    variables under the official names (see ``OfficialNetwork._trackable_children``)."""
+    return tf.train.Checkpoint(**networks)
 
 
 def _skeleton(net):

@@ -21,6 +21,8 @@ _IO_NAMES = {
     "G_mapping": (["latents_in", "labels_in"], ["dlatents_out"]),
     "G_synthesis": (["dlatents_in"], ["images_out"]),
     "D_basic": (["images_in", "labels_in"], ["scores_out"]),
+    "G_paper": (["latents_in", "labels_in"], ["images_out"]),
+    "D_paper": (["images_in", "labels_in"], ["scores_out"]),
 }
 
 
