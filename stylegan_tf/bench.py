@@ -65,8 +65,9 @@ def measure_generation(Gs, batch, xla, seconds, truncation_psi):  # noqa: N803
     truncation, synthesis with the stored noise, uint8 conversion) at ``batch``, and the time of
     the first batch (tracing, compilation). Returns ``dict(img_s, trace_s)``."""
     from stylegan_tf import generate
-    sampler = generate.Sampler(Gs, batch_size=batch, jit_compile=xla)
-    return _time_calls(lambda: sampler.images_for_seeds(range(batch), truncation_psi), batch, seconds)
+    sampler = generate.make_sampler(Gs, batch_size=batch, jit_compile=xla)
+    psi = truncation_psi if sampler.has_mapping else None  # ProGAN generators have no truncation
+    return _time_calls(lambda: sampler.images_for_seeds(range(batch), psi), batch, seconds)
 
 
 def training_networks(train_config, data_format):

@@ -89,6 +89,9 @@ def main(argv):
         if f.keras_file is not None and not f.keras_file.endswith(".keras"):
             raise ValueError(f"--keras_file {f.keras_file!r} must end in .keras")
         Gs = gen.load_Gs(f.network, data_format="NHWC")  # noqa: N806
+        if Gs.build_func_name != "G_style":
+            raise ValueError(f"{f.network}: {Gs.build_func_name} networks have no mapping network; "
+                             f"stylegan-export supports StyleGAN generators (G_style)")
     except ValueError as error:
         fail(error)
     export_saved_model(Gs, f.out)

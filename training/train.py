@@ -75,7 +75,7 @@ def resolve_options():
     if FLAGS.lrate is not None:
         o.sched_args.update(G_lrate_base=FLAGS.lrate, D_lrate_base=FLAGS.lrate, G_lrate_dict={}, D_lrate_dict={})
     if FLAGS.minibatch is not None:
-        o.sched_args.update(minibatch_base=FLAGS.minibatch, minibatch_dict={})
+        o.sched_args.update(minibatch_base=FLAGS.minibatch, minibatch_dict={}, max_minibatch_per_gpu={})
     if FLAGS.tick_kimg is not None:
         o.sched_args.update(tick_kimg_base=FLAGS.tick_kimg, tick_kimg_dict={})
     return o

@@ -161,7 +161,7 @@ class TrainingLoop:
         self.grid = (gw, gh)
         self.grid_latents = np.random.RandomState(o.seed).randn(gw * gh, self.G.input_shapes[0][1])
         self.grid_labels = labels.astype(np.float32)
-        self._fakes_fn = tf.function(lambda z, c: self.Gs(z, c, is_validation=True, rng=self.step.rng))
+        self._fakes_fns = {}
         if self.is_chief:
             self._save_grid(reals, "reals.png", drange=self.dataset.dynamic_range)
 
@@ -174,11 +174,20 @@ class TrainingLoop:
         return grid
 
     def snapshot_fakes(self, name):
-        batches = [self._fakes_fn(tf.constant(self.grid_latents[i:i + 64], tf.float32),
-                                  tf.constant(self.grid_labels[i:i + 64])).numpy()
-                   for i in range(0, len(self.grid_latents), 64)]
+        """Gs on the grid latents at its current lod, written as ``name`` (and to TensorBoard).
+        Gs runs at the current resolution (one trace per resolution); the images are then
+        nearest-upscaled to full size, which is what the official full-resolution graph gives."""
+        lod = float(self.Gs.lod.numpy())
+        res_log2 = self.dataset.resolution_log2 - math.floor(lod)
+        if res_log2 not in self._fakes_fns:
+            self._fakes_fns[res_log2] = tf.function(lambda z, c, lod: self.Gs(
+                z, c, lod=lod, resolution=2 ** res_log2, is_validation=True, rng=self.step.rng))
+        fn, factor = self._fakes_fns[res_log2], 2 ** (self.dataset.resolution_log2 - res_log2)
+        batches = [fn(tf.constant(self.grid_latents[i:i + 64], tf.float32), tf.constant(self.grid_labels[i:i + 64]),
+                      tf.constant(lod)).numpy() for i in range(0, len(self.grid_latents), 64)]
+        images = np.concatenate(batches).repeat(factor, axis=2).repeat(factor, axis=3)
         if self.is_chief:
-            grid = self._save_grid(np.concatenate(batches), name)
+            grid = self._save_grid(images, name)
             with self.writer.as_default():
                 tf.summary.image("fakes", grid[None], step=self.progress.cur_nimg.numpy() // 1000)
 
