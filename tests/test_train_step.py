@@ -167,3 +167,22 @@ def test_compiled_and_mixed_precision_iterations_train(xla, mixed):
     if mixed:
         assert G(tf.zeros([2, 8])).dtype == tf.float16
         assert 1.0 <= float(step.G_loss_scale.scale.numpy()) <= 2.0 ** 15
+
+
+def test_d_repeats_take_a_d_step_and_a_gs_update_per_minibatch():
+    G = stylegan_tf.G_style(name="G", data_format="NHWC", **SMALL_G)  # noqa: N806
+    D = stylegan_tf.D_basic(name="D", data_format="NHWC", **SMALL_D)  # noqa: N806
+    Gs = stylegan_tf.G_style(name="Gs", data_format="NHWC", **SMALL_G)  # noqa: N806
+    adam = dict(learning_rate=0.001, beta_1=0.0, beta_2=0.99, epsilon=1e-8)
+    step = TrainStep(G, D, Gs, keras.optimizers.Adam(**adam), keras.optimizers.Adam(**adam),
+                     loss_lib.G_logistic_nonsaturating, loss_lib.D_logistic_simplegp, tf.distribute.get_strategy())
+    name = "G_synthesis/4x4/Conv/weight"
+    g0, gs0 = dict(G.all_official_variables())[name].numpy(), dict(Gs.all_official_variables())[name].numpy()
+    reals = tuple(tf.constant(np.random.RandomState(i).randint(0, 256, [8, 3, 16, 16]), tf.uint8) for i in range(2))
+    beta = np.float32(0.5)
+    step.iteration_function(16, 8)(reals, (tf.zeros([8, 0]),) * 2, tf.constant(0.0), tf.constant(0.001),
+                                   tf.constant(0.001), tf.constant(beta))
+    assert int(step.D_opt.iterations.numpy()) == 2 and int(step.G_opt.iterations.numpy()) == 1
+    # Gs moved towards the (not yet updated) G twice: gs = g0 + (gs0 - g0) * beta^2
+    np.testing.assert_allclose(dict(Gs.all_official_variables())[name].numpy(), g0 + (gs0 - g0) * beta ** 2,
+                               rtol=1e-6, atol=1e-6)

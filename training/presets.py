@@ -15,7 +15,7 @@ _BASE = EasyDict(
     sched_args=EasyDict(lod_initial_resolution=8, lod_training_kimg=600, lod_transition_kimg=600, minibatch_base=4,
                         minibatch_dict={}, G_lrate_dict={128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003},
                         D_lrate_dict={128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003}),
-    minibatch_repeats=4, reset_opt_for_new_lod=True, G_smoothing_kimg=10.0, mirror_augment=False, style_mixing=True,
+    minibatch_repeats=4, D_repeats=1, reset_opt_for_new_lod=True, G_smoothing_kimg=10.0, mirror_augment=False, style_mixing=True,
     image_snapshot_ticks=1, network_snapshot_ticks=10, checkpoint_ticks=1, resume_pkl=None, resume_kimg=0.0,
     grid_size=None, dataset_args={})
 

@@ -30,6 +30,7 @@ flags.DEFINE_enum("loss", None, ["logistic", "wgan-gp", "hinge"],
 flags.DEFINE_float("r1_gamma", None, "R1 regularization weight (logistic loss).", lower_bound=0)
 flags.DEFINE_float("lrate", None, "Learning rate of G and D at every resolution.", lower_bound=0)
 flags.DEFINE_integer("minibatch", None, "Global minibatch at every resolution.", lower_bound=1)
+flags.DEFINE_integer("D_repeats", None, "D steps (each on its own minibatch) per G step.", lower_bound=1)
 flags.DEFINE_bool("xla", None, "Compile the training step with XLA.")
 flags.DEFINE_bool("mixed_precision", None, "mixed_float16 networks with dynamic loss scaling.")
 flags.DEFINE_enum("data_format", None, ["auto", "NCHW", "NHWC"], "Internal layout (auto: NCHW on GPU).")
@@ -61,7 +62,7 @@ def resolve_options():
     simple = {"total_kimg": "total_kimg", "mirror": "mirror_augment", "xla": "xla", "seed": "seed",
               "mixed_precision": "mixed_precision", "data_format": "data_format", "resume_pkl": "resume_pkl",
               "resume_kimg": "resume_kimg", "snapshot_ticks": "network_snapshot_ticks",
-              "image_snapshot_ticks": "image_snapshot_ticks"}
+              "image_snapshot_ticks": "image_snapshot_ticks", "D_repeats": "D_repeats"}
     for flag, key in simple.items():
         if getattr(FLAGS, flag) is not None:
             o[key] = getattr(FLAGS, flag)

@@ -206,8 +206,10 @@ class TrainStep:
     # -- compiled iteration ---------------------------------------------------------
     def iteration_function(self, resolution, global_batch):
         """A tf.function ``(reals_raw, labels, lod, G_lrate, D_lrate, beta) -> stats`` running
-        one whole iteration (D step, Gs update, G step) at ``resolution`` on ``global_batch``
-        samples (``reals_raw``/``labels`` per replica, as a distributed dataset yields them)."""
+        one whole iteration at ``resolution`` on ``global_batch`` samples: for each of the
+        ``D_repeats`` minibatches in ``reals_raw`` / ``labels`` (a tuple, or one minibatch;
+        per replica, as a distributed dataset yields them) a D step and a Gs update, then one
+        G step, as the official loop with ``D_repeats``. Cached per resolution and batch."""
         key = (resolution, global_batch)
         if key not in self._functions:
             strategy = self.strategy
@@ -215,10 +217,13 @@ class TrainStep:
             total, mean = tf.distribute.ReduceOp.SUM, tf.distribute.ReduceOp.MEAN
 
             def iteration(reals_raw, labels, lod, G_lrate, D_lrate, beta):  # noqa: N803
+                minibatches = zip(*((reals_raw, labels) if isinstance(reals_raw, (tuple, list))
+                                    else ((reals_raw,), (labels,))))
                 self.set_lod(lod)
                 self.D_opt.learning_rate.assign(D_lrate)
-                d_stats = strategy.run(self.d_replica_step, args=(reals_raw, labels, lod, global_batch))
-                self.update_Gs(beta)
+                for reals_mb, labels_mb in minibatches:
+                    d_stats = strategy.run(self.d_replica_step, args=(reals_mb, labels_mb, lod, global_batch))
+                    self.update_Gs(beta)
                 self.G_opt.learning_rate.assign(G_lrate)
                 g_stats = strategy.run(self.g_replica_step, args=(lod, resolution, n, global_batch))
                 return {

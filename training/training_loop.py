@@ -226,12 +226,12 @@ class TrainingLoop:
             args = (lod, tf.constant(sched.G_lrate, tf.float32), tf.constant(sched.D_lrate, tf.float32),
                     tf.constant(gs_beta(sched.minibatch, o.G_smoothing_kimg)))
             for _ in range(o.minibatch_repeats):
-                reals, labels = next(iterator)
+                reals, labels = zip(*(next(iterator) for _ in range(o.D_repeats)))
                 stats = {k: float(v) for k, v in fn(reals, labels, *args).items()}
                 for k, v in stats.items():
                     sums[k] = sums.get(k, 0.0) + v
                 count += 1
-                cur_nimg += sched.minibatch
+                cur_nimg += sched.minibatch * o.D_repeats
                 p.cur_nimg.assign(cur_nimg)
                 if not all(math.isfinite(v) for v in stats.values()):
                     raise TrainingError(
