@@ -34,6 +34,11 @@ flags.DEFINE_float("truncation_psi", 0.7, "generate: truncation psi.")
 flags.DEFINE_float("seconds", 5.0, "Minimum timed duration per row.", lower_bound=0.1)
 flags.DEFINE_integer("threads", 0, "Pin TensorFlow to this many intra-op threads (0: TensorFlow's default).",
                      lower_bound=0)
+flags.DEFINE_bool("worker", False, "Serve the JSON-lines benchmark protocol on stdin/stdout (see "
+                                   "stylegan_tf.bench_worker); uses the first --data_format and --xla values.")
+flags.DEFINE_string("worker_name", "stylegan-tf", "worker: the name reported in the ready line.")
+flags.DEFINE_integer("worker_train_batch", 16, "worker: images per training iteration.", lower_bound=1)
+flags.DEFINE_integer("worker_gen_batch", 64, "worker: images per generation batch.", lower_bound=1)
 
 #: the fixed benchmark workload (issue "Speed"): G and D at 32x32 with 128 feature maps everywhere
 WORKLOAD_G = dict(num_channels=3, resolution=32, label_size=0, latent_size=128, dlatent_size=128,
@@ -61,13 +66,9 @@ def load_generator(network, data_format):
 
 
 def measure_generation(Gs, batch, xla, seconds, truncation_psi):  # noqa: N803
-    """Steady-state images/second of ``stylegan-generate``'s path (``generate.Sampler``: mapping,
-    truncation, synthesis with the stored noise, uint8 conversion) at ``batch``, and the time of
-    the first batch (tracing, compilation). Returns ``dict(img_s, trace_s)``."""
-    from stylegan_tf import generate
-    sampler = generate.make_sampler(Gs, batch_size=batch, jit_compile=xla)
-    psi = truncation_psi if sampler.has_mapping else None  # ProGAN generators have no truncation
-    return _time_calls(lambda: sampler.images_for_seeds(range(batch), psi), batch, seconds)
+    """``dict(img_s, trace_s)`` of ``generation_batch``: steady-state images/second and the time
+    of the first batch (tracing, compilation)."""
+    return _time_calls(generation_batch(Gs, batch, xla, truncation_psi), batch, seconds)
 
 
 def training_networks(train_config, data_format):
@@ -80,11 +81,10 @@ def training_networks(train_config, data_format):
     return {**shape, **options.G_args}, {**shape, **options.D_args}
 
 
-def measure_training(train_config, data_format, batch, xla, seconds):
-    """Steady-state trained images/second of one whole official iteration (D step with R1
-    gamma 10, Gs update, G step; style mixing off; Adam(0.001, 0, 0.99, 1e-8)) at full
-    resolution on a fixed uint8 minibatch, and the time of the first call. Returns
-    ``dict(img_s, trace_s)``."""
+def training_iteration(train_config, data_format, batch, xla):
+    """A callable running one whole official iteration (D step with R1 gamma 10, Gs update,
+    G step; style mixing off; Adam(0.001, 0, 0.99, 1e-8)) at full resolution on a fixed
+    uint8 minibatch of ``batch`` images, and returning its stats as NumPy."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -107,7 +107,22 @@ def measure_training(train_config, data_format, batch, xla, seconds):
                         tf.uint8)
     args = (reals, tf.zeros([batch, 0]), tf.constant(0.0), tf.constant(0.001), tf.constant(0.001),
             tf.constant(gs_beta(batch, 10.0)))
-    return _time_calls(lambda: {k: v.numpy() for k, v in iteration(*args).items()}, batch, seconds)
+    return lambda: {k: v.numpy() for k, v in iteration(*args).items()}
+
+
+def generation_batch(Gs, batch, xla, truncation_psi):  # noqa: N803
+    """A callable generating one batch of ``batch`` uint8 images on ``stylegan-generate``'s path
+    (``generate.Sampler``: mapping, truncation, synthesis with the stored noise, uint8)."""
+    from stylegan_tf import generate
+    sampler = generate.make_sampler(Gs, batch_size=batch, jit_compile=xla)
+    psi = truncation_psi if sampler.has_mapping else None  # ProGAN generators have no truncation
+    return lambda: sampler.images_for_seeds(range(batch), psi)
+
+
+def measure_training(train_config, data_format, batch, xla, seconds):
+    """``dict(img_s, trace_s)`` of ``training_iteration``: steady-state trained images/second and
+    the time of the first call (tracing, compilation)."""
+    return _time_calls(training_iteration(train_config, data_format, batch, xla), batch, seconds)
 
 
 def _time_calls(call, batch, seconds):
@@ -125,13 +140,36 @@ def _time_calls(call, batch, seconds):
             return {"img_s": calls * batch / elapsed, "trace_s": trace_s}
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+def configure_threads():
+    """Apply ``--threads`` (must run before TensorFlow executes anything)."""
     import tensorflow as tf
     if FLAGS.threads:
         tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def serve_worker():
+    """``--worker``: the benchmark protocol on stdin/stdout."""
+    from stylegan_tf import bench_worker
+    layout, xla = FLAGS.data_format[0].upper(), _bool(FLAGS.xla[0])
+    info = {"train_config": FLAGS.train_config, "network": FLAGS.network or "workload", "data_format": layout,
+            "xla": xla, "threads": FLAGS.threads, "train_batch": FLAGS.worker_train_batch,
+            "gen_batch": FLAGS.worker_gen_batch, "cpus": os.cpu_count()}
+    return bench_worker.run_worker(
+        FLAGS.worker_name, configure_threads,
+        lambda: training_iteration(FLAGS.train_config, layout, FLAGS.worker_train_batch, xla),
+        lambda: generation_batch(load_generator(FLAGS.network, layout), FLAGS.worker_gen_batch, xla,
+                                 FLAGS.truncation_psi),
+        info, sys.stdin, sys.stdout, FLAGS.worker_train_batch, FLAGS.worker_gen_batch)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if FLAGS.worker:
+        return serve_worker()
+    import tensorflow as tf
+    configure_threads()
     try:
         batches = [int(b) for b in FLAGS.batch]
     except ValueError:
