@@ -30,6 +30,7 @@ setup(
             "stylegan-convert=training.convert:run_main",
             "stylegan-dataset=training.dataset_tool:run_main",
             "stylegan-bench=stylegan_tf.bench:run_main",
+            "stylegan-metrics=metrics.run_metrics:run_main",
         ],
     },
 )

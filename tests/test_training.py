@@ -216,3 +216,27 @@ def test_two_worker_multi_worker_mirrored_run_on_localhost(tmp_path):
     for a, b in zip(chief, other):
         for (name, va), (_, vb) in zip(a.all_official_variables(), b.all_official_variables()):
             np.testing.assert_allclose(va.numpy(), vb.numpy(), atol=1e-6, err_msg=name)
+
+
+@pytest.mark.slow
+def test_learning_sliced_wasserstein_distance_falls(tmp_path):
+    """A short quickstart run (6 kimg, at 8x8) on the bundled Fashion-MNIST: the SWD (ProGAN's
+    multi-scale sliced Wasserstein distance, 1024 images) between Gs's images and the reals
+    falls clearly compared with the untrained Gs."""
+    from metrics.run_metrics import evaluate
+    from training.dataset import DEFAULT_DATASET
+    from training.presets import PRESETS
+    from training.training_loop import TrainingLoop
+    options = PRESETS["quickstart"]()
+    options.update(data=str(DEFAULT_DATASET), total_kimg=6, image_snapshot_ticks=0, network_snapshot_ticks=0,
+                   grid_size=(2, 2))
+    loop = TrainingLoop(options, str(tmp_path), log=lambda message: None)
+
+    def swd():
+        results = evaluate(["swd"], loop.Gs, loop.dataset, num_images=1024)
+        return next(v for k, v in results.items() if k.endswith("avg"))
+
+    before = swd()
+    loop.run()
+    after = swd()
+    assert after < 0.7 * before, (before, after)  # measured: 155 -> 81

@@ -17,7 +17,7 @@ _BASE = EasyDict(
                         D_lrate_dict={128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003}),
     minibatch_repeats=4, D_repeats=1, reset_opt_for_new_lod=True, G_smoothing_kimg=10.0, mirror_augment=False, style_mixing=True,
     image_snapshot_ticks=1, network_snapshot_ticks=10, checkpoint_ticks=1, resume_pkl=None, resume_kimg=0.0,
-    grid_size=None, dataset_args={})
+    grid_size=None, dataset_args={}, metrics=[])
 
 _FFHQ_MINIBATCH = {  # official train.py: (minibatch_base, minibatch_dict) per GPU count
     1: (4, {4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4}),

@@ -45,6 +45,8 @@ flags.DEFINE_integer("image_snapshot_ticks", None, "Image grid every N ticks.", 
 flags.DEFINE_float("tick_kimg", None, "Kimg between ticks (log line, TensorBoard, grids, checkpoints) at "
                    "every resolution (default: the preset's, official 160 at 4x4 down to 20 at 1024x1024).",
                    lower_bound=0.001)
+flags.DEFINE_list("metrics", None, "Metrics evaluated at each network snapshot, e.g. fid50k,ppl_wend,swd "
+                                   "(see stylegan-metrics --help); results in metric-<name>.txt and TensorBoard.")
 flags.DEFINE_bool("dry_run", False, "Print the resolved options and exit.")
 
 _LOSSES = {"logistic": ("G_logistic_nonsaturating", "D_logistic_simplegp"),
@@ -62,7 +64,7 @@ def resolve_options():
     simple = {"total_kimg": "total_kimg", "mirror": "mirror_augment", "xla": "xla", "seed": "seed",
               "mixed_precision": "mixed_precision", "data_format": "data_format", "resume_pkl": "resume_pkl",
               "resume_kimg": "resume_kimg", "snapshot_ticks": "network_snapshot_ticks",
-              "image_snapshot_ticks": "image_snapshot_ticks", "D_repeats": "D_repeats"}
+              "image_snapshot_ticks": "image_snapshot_ticks", "D_repeats": "D_repeats", "metrics": "metrics"}
     for flag, key in simple.items():
         if getattr(FLAGS, flag) is not None:
             o[key] = getattr(FLAGS, flag)
@@ -121,6 +123,7 @@ def _check_outdir(outdir):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    from metrics.sources import MetricError
     from stylegan_tf import NetworkPickleError
     from training.dataset import DatasetError
     from training.training_loop import TrainingError, TrainingLoop, load_options
@@ -140,7 +143,7 @@ def main(argv):
         loop = TrainingLoop(options, run_dir, strategy, log)
         loop.restore(FLAGS.resume)
         loop.run()
-    except (DatasetError, TrainingError, NetworkPickleError, FileNotFoundError) as e:
+    except (DatasetError, TrainingError, NetworkPickleError, MetricError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -72,6 +72,9 @@ class TrainingLoop:
         self.log = log or RunLog(run_dir if self.is_chief else None)
         o = options
         self.dataset = load_dataset(o.data, mirror_augment=False, **o.get("dataset_args", {}))
+        if o.metrics:
+            from metrics.metric_defaults import check_metrics
+            check_metrics(o.metrics, self.dataset)  # unknown names, missing weights: before any training
         if o.mixed_precision:
             keras.mixed_precision.set_global_policy("mixed_float16")
         G_kwargs, D_kwargs = _network_kwargs(self.dataset, o)  # noqa: N806
@@ -192,8 +195,14 @@ class TrainingLoop:
                 tf.summary.image("fakes", grid[None], step=self.progress.cur_nimg.numpy() // 1000)
 
     def save_networks(self, name, every_worker=False):
+        """Write the network snapshot ``name`` and evaluate the run's metrics on it (chief only)."""
         if self.is_chief or every_worker:
             stylegan_tf.save_network_pkl((self.G, self.D, self.Gs), os.path.join(self.run_dir, name))
+        if self.is_chief and self.options.metrics:
+            from metrics.run_metrics import evaluate
+            evaluate(self.options.metrics, self.Gs, self.dataset, run_dir=self.run_dir,
+                     snapshot_name=os.path.splitext(name)[0], summary_writer=self.writer,
+                     step=int(self.progress.cur_nimg.numpy()) // 1000)
 
     # -- the loop -----------------------------------------------------------------
     def schedule(self):
