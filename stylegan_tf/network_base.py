@@ -237,3 +237,15 @@ class OfficialNetwork(keras.Model):
     def get_config(self):
         return {"name": self.name, "data_format": self.data_format, **self.static_kwargs}
 
+
+class DiscriminatorBase(OfficialNetwork):
+    """A discriminator: ``images [N, C, R, R]`` (NCHW), ``labels [N, label_size]`` -> ``scores [N, 1]``."""
+
+    @property
+    def input_shapes(self):
+        k = self.kwargs
+        return [[None, k["num_channels"], k["resolution"], k["resolution"]], [None, k["label_size"]]]
+
+    @property
+    def official_output_shape(self):
+        return [None, 1]

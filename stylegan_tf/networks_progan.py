@@ -22,8 +22,8 @@ import numpy as np
 import tensorflow as tf
 
 from stylegan_tf import layers, ops
-from stylegan_tf.network_base import (UNSET, OfficialNetwork, grow_features, grow_images, nf_function,
-                                      plan_resolutions, resolution_log2)
+from stylegan_tf.network_base import (UNSET, DiscriminatorBase, OfficialNetwork, grow_features, grow_images,
+                                      nf_function, plan_resolutions, resolution_log2)
 
 STRUCTURES = (None, "linear", "recursive")
 
@@ -165,7 +165,7 @@ class G_paper(_ProGANNetwork):  # noqa: N801 (official name)
         return ops.to_public(images, self.data_format)
 
 
-class D_paper(_ProGANNetwork):  # noqa: N801
+class D_paper(_ProGANNetwork, DiscriminatorBase):  # noqa: N801
     """ProGAN discriminator: ``images [N, num_channels, r, r]`` (NCHW, r <= R), ``labels``
     (unused, as official) -> ``scores [N, 1]``.
 
@@ -208,15 +208,6 @@ class D_paper(_ProGANNetwork):  # noqa: N801
             self._unit("4x4/Dense1", layers.Dense(1, gain=1, use_wscale=wscale, name="Dense1", **common),
                        [None, nf(0)])]
         self.built = True
-
-    @property
-    def input_shapes(self):
-        k = self.kwargs
-        return [[None, k["num_channels"], k["resolution"], k["resolution"]], [None, k["label_size"]]]
-
-    @property
-    def official_output_shape(self):
-        return [None, 1]
 
     def _block(self, x, r):
         """Features at ``2**r`` px -> at ``2**(r-1)`` px (scores ``[N, 1]`` for r = 2)."""

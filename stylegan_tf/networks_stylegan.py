@@ -19,8 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from stylegan_tf import layers, ops
-from stylegan_tf.network_base import (UNSET, OfficialNetwork, grow_features, grow_images, nf_function,
-                                      plan_resolutions, resolution_log2)
+from stylegan_tf.network_base import (UNSET, DiscriminatorBase, OfficialNetwork, grow_features, grow_images,
+                                      nf_function, plan_resolutions, resolution_log2)
 
 STRUCTURES = ("auto", "fixed", "linear", "recursive")
 
@@ -366,7 +366,7 @@ class G_style(OfficialNetwork):  # noqa: N801
         return tf.where(layer_idx < mixing_cutoff, dlatents, tf.cast(dlatents2, dlatents.dtype))
 
 
-class D_basic(OfficialNetwork):  # noqa: N801
+class D_basic(DiscriminatorBase):  # noqa: N801
     """Discriminator: ``images [N, C, R, R]`` (NCHW), ``labels [N, label_size]`` -> ``scores [N, 1]``.
 
     ``FromRGB_lod{k}`` per level, blocks Conv0 -> blur -> Conv1_down, and at 4x4 minibatch
@@ -420,15 +420,6 @@ class D_basic(OfficialNetwork):  # noqa: N801
                                                                 name="Dense1", **common), [None, nf(0)])]
         self.blur = layers.Blur2D(k["blur_filter"], name="Blur2D", **common) if k["blur_filter"] else None
         self.built = True
-
-    @property
-    def input_shapes(self):
-        k = self.kwargs
-        return [[None, k["num_channels"], k["resolution"], k["resolution"]], [None, k["label_size"]]]
-
-    @property
-    def official_output_shape(self):
-        return [None, 1]
 
     def _block(self, x, r, fused_scale):
         act = self.nonlinearity

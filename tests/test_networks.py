@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers import copy_variables, randomize_variables
 from stylegan_tf import layers, ops
 from stylegan_tf.networks_stylegan import D_basic, G_style, G_synthesis
 
@@ -10,20 +11,6 @@ SMALL = dict(resolution=32, num_channels=3, latent_size=16, dlatent_size=16, map
              fmap_base=64, fmap_max=16)
 D_SMALL = dict(resolution=32, num_channels=3, fmap_base=64, fmap_max=16)
 RNG = np.random.RandomState(1)
-
-
-def _randomize(net, seed=0):
-    """Non-trivial values in every variable (biases, noise strengths and const are 0/1 at init)."""
-    rng = np.random.RandomState(seed)
-    for name, var in net.all_official_variables():
-        if not name.endswith("lod"):
-            var.assign(rng.randn(*var.shape).astype(np.float32) * (0.5 if "bias" in name else 1.0))
-
-
-def _copy(src, dst):
-    values = dict(src.all_official_variables())
-    for name, var in dst.all_official_variables():
-        var.assign(values[name])
 
 
 def _xla(fn):
@@ -34,8 +21,8 @@ def _xla(fn):
 def g_and_d():
     G = G_style(data_format="NHWC", **SMALL)  # noqa: N806
     D = D_basic(data_format="NHWC", **D_SMALL)  # noqa: N806
-    _randomize(G, 1)
-    _randomize(D, 2)
+    randomize_variables(G, 1)
+    randomize_variables(D, 2)
     return G, D
 
 
@@ -79,10 +66,10 @@ def test_nchw_and_nhwc_networks_agree_on_every_option():
     g_nhwc, g_nchw = G_style(data_format="NHWC", **opts), G_style(data_format="NCHW", **opts)
     d_opts = dict(D_SMALL, label_size=5, mbstd_num_features=2, nonlinearity="relu")
     d_nhwc, d_nchw = D_basic(data_format="NHWC", **d_opts), D_basic(data_format="NCHW", **d_opts)
-    _randomize(g_nhwc, 3)
-    _randomize(d_nhwc, 4)
-    _copy(g_nhwc, g_nchw)
-    _copy(d_nhwc, d_nchw)
+    randomize_variables(g_nhwc, 3)
+    randomize_variables(d_nhwc, 4)
+    copy_variables(g_nhwc, g_nchw)
+    copy_variables(d_nhwc, d_nchw)
     z = tf.constant(RNG.randn(4, 16).astype(np.float32))
     labels = tf.constant(np.eye(5, dtype=np.float32)[[0, 3, 1, 4]])
     for lod in (0.0, 1.5):
@@ -102,8 +89,8 @@ def test_fused_scale_auto_fuses_at_128_and_matches_the_unfused_definition():
     g = G_synthesis(resolution=128, dlatent_size=8, fmap_base=512, fmap_max=4, data_format="NHWC")
     g_unfused = G_synthesis(resolution=128, dlatent_size=8, fmap_base=512, fmap_max=4, fused_scale=False,
                             data_format="NHWC")
-    _randomize(g, 5)
-    _copy(g, g_unfused)
+    randomize_variables(g, 5)
+    copy_variables(g, g_unfused)
     flipped = g_unfused.convs[7][0][0].weight
     flipped.assign(flipped.numpy()[::-1, ::-1])
     assert g.convs[7][0][0].is_fused(tf.zeros([1, 64, 64, 4])) and not g.convs[6][0][0].is_fused(
@@ -113,7 +100,7 @@ def test_fused_scale_auto_fuses_at_128_and_matches_the_unfused_definition():
     np.testing.assert_allclose(a, g_unfused(dl, randomize_noise=False).numpy(), atol=1e-4 * np.abs(a).max())
 
     d = D_basic(resolution=128, num_channels=3, fmap_base=512, fmap_max=4, data_format="NHWC")
-    _randomize(d, 6)
+    randomize_variables(d, 6)
     images = tf.constant(RNG.randn(4, 3, 128, 128).astype(np.float32))
     np.testing.assert_allclose(d(images).numpy(), d(images, fused_scale=False).numpy(), rtol=1e-5, atol=1e-5)
     assert np.abs(d(images).numpy() - d(images, fused_scale=True).numpy()).max() < 1e-4
@@ -140,8 +127,8 @@ def test_mixed_float16_policy_matches_float32():
     d32 = D_basic(data_format="NHWC", **D_SMALL)
     d16 = D_basic(data_format="NHWC", dtype="float16", **D_SMALL)
     for a, b, seed in ((g32, g16, 7), (d32, d16, 8)):
-        _randomize(a, seed)
-        _copy(a, b)
+        randomize_variables(a, seed)
+        copy_variables(a, b)
     assert all(v.dtype == tf.float32 for v in g16.trainable_variables)
     z = tf.constant(RNG.randn(4, 16).astype(np.float32))
     a, b = g32(z, randomize_noise=False), g16(z, randomize_noise=False)

@@ -13,6 +13,7 @@ import dnnlib
 import dnnlib.tflib as tflib
 import stylegan_tf
 from conftest import FIXTURES_DIR
+from helpers import randomize_variables
 from official_cases import CaseFile, case_names, network_sets, run_case
 from stylegan_tf import generate as gen
 from stylegan_tf import official, ops
@@ -34,13 +35,6 @@ def fixture(fixtures_dir):
 def network_sets_fixture(fixture):
     """Per layout: the (G, D, Gs) Networks, reset to their pickled values for each case."""
     return network_sets(fixture)
-
-
-def _randomize(net, seed):
-    rng = np.random.RandomState(seed)
-    for name, var in net.official_variables():
-        if name != "lod":
-            var.assign(rng.randn(*var.shape).astype(np.float32) * (0.3 if name.endswith("bias") else 1.0))
 
 
 def _values(net):
@@ -169,8 +163,8 @@ def test_bad_options_are_clear_errors():
 def small_g_and_d():
     G = G_paper(data_format="NHWC", **SMALL)  # noqa: N806
     D = D_paper(data_format="NHWC", **SMALL)  # noqa: N806
-    _randomize(G, 1)
-    _randomize(D, 2)
+    randomize_variables(G, 1, bias_scale=0.3)
+    randomize_variables(D, 2, bias_scale=0.3)
     return G, D
 
 
@@ -178,7 +172,7 @@ def test_latent_size_defaults_to_nf0_and_labels_join_the_latents():
     G = G_paper(data_format="NHWC", label_size=5, **SMALL)  # noqa: N806
     assert G.input_shapes == [[None, 16], [None, 5]]
     assert _values(G)["4x4/Dense/weight"].shape == (21, 256)
-    _randomize(G, 4)
+    randomize_variables(G, 4, bias_scale=0.3)
     z = tf.constant(RNG.randn(3, 16).astype(np.float32))
     a = G(z, tf.one_hot([0, 1, 2], 5)).numpy()
     b = G(z, tf.one_hot([4, 1, 2], 5)).numpy()

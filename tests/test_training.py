@@ -162,11 +162,12 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
 def test_lod_schedule_and_optimizer_resets_happen_at_the_right_kimg(tmp_path):
     """Phases of 0.1 kimg: the log's lod per tick follows the schedule, and Adam's step count
     at the end equals the steps since the last change of floor(lod) or ceil(lod)."""
+    from training.dataset import DEFAULT_DATASET
     from training.presets import PRESETS
     from training.training_loop import TrainingLoop
-    from training.dataset import DEFAULT_DATASET
     options = PRESETS["quickstart"]()
-    options.update(data=str(DEFAULT_DATASET), total_kimg=0.512, image_snapshot_ticks=0, network_snapshot_ticks=0, grid_size=(2, 2))
+    options.update(data=str(DEFAULT_DATASET), total_kimg=0.512, image_snapshot_ticks=0, network_snapshot_ticks=0,
+                   grid_size=(2, 2))
     options.sched_args.update(lod_training_kimg=0.1, lod_transition_kimg=0.1, minibatch_base=16,
                               tick_kimg_base=0.064)
     lines = []
@@ -179,7 +180,8 @@ def test_lod_schedule_and_optimizer_resets_happen_at_the_right_kimg(tmp_path):
     last_reset = max(i for i in range(len(phases)) if i == 0 or phases[i] != phases[i - 1])
     expected_steps = (len(starts) - last_reset) * options.minibatch_repeats
     assert int(loop.G_opt.iterations.numpy()) == int(loop.D_opt.iterations.numpy()) == expected_steps
-    logged = [float(m.group(1)) for m in (re.search(r"lod (\S+)", line) for line in lines if line.startswith("tick"))]
+    ticks = [line for line in lines if line.startswith("tick")]
+    logged = [float(re.search(r"lod (\S+)", line).group(1)) for line in ticks]
     assert logged == pytest.approx([round(lod, 2) for lod in lods], abs=0.006)
     assert len(set(logged)) > 3
 

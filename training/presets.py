@@ -9,13 +9,15 @@ from dnnlib.util import EasyDict
 
 _ADAM = EasyDict(beta1=0.0, beta2=0.99, epsilon=1e-8)
 _BASE = EasyDict(
-    data=None, G_func="G_style", D_func="D_basic", total_kimg=25000, seed=1000, data_format="auto", xla=False, mixed_precision=False,
+    data=None, G_func="G_style", D_func="D_basic", total_kimg=25000, seed=1000, data_format="auto", xla=False,
+    mixed_precision=False,
     G_args={}, D_args={}, G_opt_args=_ADAM, D_opt_args=_ADAM,
     G_loss="G_logistic_nonsaturating", G_loss_args={}, D_loss="D_logistic_simplegp", D_loss_args={"r1_gamma": 10.0},
     sched_args=EasyDict(lod_initial_resolution=8, lod_training_kimg=600, lod_transition_kimg=600, minibatch_base=4,
                         minibatch_dict={}, G_lrate_dict={128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003},
                         D_lrate_dict={128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003}),
-    minibatch_repeats=4, D_repeats=1, reset_opt_for_new_lod=True, G_smoothing_kimg=10.0, mirror_augment=False, style_mixing=True,
+    minibatch_repeats=4, D_repeats=1, reset_opt_for_new_lod=True, G_smoothing_kimg=10.0, mirror_augment=False,
+    style_mixing=True,
     image_snapshot_ticks=1, network_snapshot_ticks=10, checkpoint_ticks=1, resume_pkl=None, resume_kimg=0.0,
     grid_size=None, dataset_args={}, metrics=[])
 
