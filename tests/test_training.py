@@ -76,9 +76,11 @@ def test_dry_run_prints_the_resolved_options(tmp_path):
 @pytest.mark.slow
 def test_run_then_resume_continues_where_it_stopped(tmp_path):
     outdir = str(tmp_path)
-    train(*FAST, "--total_kimg=0.25", f"--outdir={outdir}")
+    train(*FAST, "--total_kimg=0.25", "--metrics=swd1k", f"--outdir={outdir}")
     run_dir = the_run_dir(outdir)
     names = set(os.listdir(run_dir))
+    result = open(os.path.join(run_dir, "metric-swd1k.txt")).read()  # metrics at the (final) snapshot
+    assert re.match(r"network-final +time \S+ +swd1k", result), result
     assert {"log.txt", "training_options.json", "reals.png", "fakes_init.png", "network-final.pkl",
             "checkpoints"} <= names
     assert any(n.startswith("events.out.tfevents") for n in names)
