@@ -6,8 +6,6 @@ import subprocess
 import sys
 import textwrap
 
-import numpy as np
-
 REPLICA_EQUIVALENCE = textwrap.dedent(r"""
     import json
     import numpy as np
@@ -60,7 +58,6 @@ REPLICA_EQUIVALENCE = textwrap.dedent(r"""
 
     one = train(tf.distribute.OneDeviceStrategy("/cpu:0"))
     two = train(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
-    start = np.random.RandomState(0)
     print(json.dumps({k: [float(np.max(np.abs(one[k] - two[k]))), float(np.max(np.abs(one[k])))] for k in one}))
 """)
 
@@ -76,4 +73,3 @@ def test_two_replicas_equal_one_device_on_the_same_global_batch():
     assert len(diffs) > 100
     bad = {k: d for k, (d, scale) in diffs.items() if d > 1e-4 * max(scale, 1.0)}
     assert not bad, bad
-    assert max(d for d, _ in diffs.values()) > 0 or np.isfinite(0)
