@@ -75,8 +75,6 @@ class TrainingLoop:
         if o.metrics:
             from metrics.metric_defaults import check_metrics
             check_metrics(o.metrics, self.dataset)  # unknown names, missing weights: before any training
-        if o.mixed_precision:
-            keras.mixed_precision.set_global_policy("mixed_float16")
         G_kwargs, D_kwargs = _network_kwargs(self.dataset, o)  # noqa: N806
         dtype = "float16" if o.mixed_precision else "float32"
         with self.strategy.scope():
@@ -247,7 +245,7 @@ class TrainingLoop:
                         f"the losses became non-finite at kimg {cur_nimg / 1000:.1f} "
                         f"({', '.join(f'{k} {v:.4g}' for k, v in stats.items())}); stopped without saving. "
                         f"The last good checkpoint is {self.manager.latest_checkpoint or 'none'}. "
-                        f"Try lower learning rates or --mixed_precision off.")
+                        f"Try lower learning rates (--lrate), or --nomixed_precision.")
             done = cur_nimg >= total_nimg
             if not (done or cur_nimg >= int(p.tick_start_nimg.numpy()) + sched.tick_kimg * 1000):
                 continue
