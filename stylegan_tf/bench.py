@@ -1,17 +1,21 @@
-"""Benchmarks: images/second of generation or of the real training step, for each layout,
-XLA setting and batch size.
+"""Benchmarks: images/second and achieved GFLOP/s of the real training step and of generation,
+for each layout, XLA setting and batch size, against this machine's measured peak.
 
-    python -m stylegan_tf.bench --network=network-snapshot.pkl --batch=1,64 --data_format=NHWC,NCHW --xla=off,on
+    python -m stylegan_tf.bench --threads=1
+    python -m stylegan_tf.bench --mode=generate --network=network-snapshot.pkl --batch=1,64 --data_format=NHWC,NCHW
     python -m stylegan_tf.bench --mode=train --train_config=quickstart --batch=32
 
-``--mode=generate`` times ``stylegan-generate``'s path (mapping, truncation, synthesis, uint8
-conversion); without ``--network`` a randomly initialized generator of the standard workload is
-used (32x32 RGB, latent = dlatent = 128, 8 mapping layers, 128 feature maps). ``--mode=train``
-times one whole official iteration (D step with R1, Gs update, G step; ``training.train_step``)
-at full resolution on a fixed minibatch, for the standard workload or the quickstart networks.
-Every row is measured in the same process: compare the ratios against the first row (absolute
-numbers depend on the machine and its load). NCHW without XLA is skipped on CPU, where TensorFlow
-has no NCHW convolution kernels.
+``train`` times one whole official iteration (D step with R1, Gs update, G step;
+``training.train_step``) at full resolution on a fixed minibatch, for the standard workload
+(32x32 RGB, latent = dlatent = 128, 8 mapping layers, 128 feature maps; batch 16) or the
+quickstart networks. ``generate`` times ``stylegan-generate``'s path (mapping, truncation,
+synthesis, uint8 conversion; batch 64), for a random workload generator or ``--network``.
+GFLOP/s counts the useful work of ``stylegan_tf.flops`` (12.03 GFLOP per trained and 0.802 per
+generated workload image); ``util`` divides it by the single-op peak (a 3x3 convolution of the
+workload's largest layer) measured at the start of the same run with the same threads.
+Every row is measured in the same process: compare ratios (absolute numbers depend on the
+machine and its load). NCHW without XLA is skipped on CPU, where TensorFlow has no NCHW
+convolution kernels.
 """
 import itertools
 import os
@@ -22,16 +26,19 @@ import time
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("mode", "generate", ["generate", "train"], "What to measure.")
+flags.DEFINE_list("mode", ["train", "generate"], "What to measure: train and/or generate.")
 flags.DEFINE_string("network", None, "generate: official-format network pickle; default: a random "
                                      "benchmark-workload G.")
 flags.DEFINE_enum("train_config", "workload", ["workload", "quickstart"],
                   "train: the networks (workload: 32x32 RGB, 128 feature maps; quickstart: the preset's).")
-flags.DEFINE_list("batch", ["64"], "Batch sizes to measure.")
+flags.DEFINE_list("batch", None, "Batch sizes to measure (default: the workload's, 16 for train and 64 for "
+                                 "generate).")
 flags.DEFINE_list("data_format", ["NHWC"], "Layouts to measure: NHWC, NCHW.")
 flags.DEFINE_list("xla", ["off", "on"], "XLA settings to measure: off, on.")
 flags.DEFINE_float("truncation_psi", 0.7, "generate: truncation psi.")
 flags.DEFINE_float("seconds", 5.0, "Minimum timed duration per row.", lower_bound=0.1)
+flags.DEFINE_bool("peak", True, "Measure the machine's single-op peak GFLOP/s first (conv3x3 and matmul) "
+                                "and report utilization against it.")
 flags.DEFINE_integer("threads", 0, "Pin TensorFlow to this many intra-op threads (0: TensorFlow's default).",
                      lower_bound=0)
 flags.DEFINE_bool("worker", False, "Serve the JSON-lines benchmark protocol on stdin/stdout (see "
@@ -44,6 +51,8 @@ flags.DEFINE_integer("worker_gen_batch", 64, "worker: images per generation batc
 WORKLOAD_G = dict(num_channels=3, resolution=32, label_size=0, latent_size=128, dlatent_size=128,
                   mapping_layers=8, mapping_fmaps=128, fmap_base=4096, fmap_max=128)
 WORKLOAD_D = dict(num_channels=3, resolution=32, label_size=0, fmap_base=4096, fmap_max=128)
+#: the workload's minibatch sizes: images per training iteration and per generation batch
+WORKLOAD_BATCH = {"train": 16, "generate": 64}
 
 
 def peak_rss_mb():
@@ -65,13 +74,7 @@ def load_generator(network, data_format):
     return stylegan_tf.G_style(name="Gs", data_format=data_format, **WORKLOAD_G)
 
 
-def measure_generation(Gs, batch, xla, seconds, truncation_psi):  # noqa: N803
-    """``dict(img_s, trace_s)`` of ``generation_batch``: steady-state images/second and the time
-    of the first batch (tracing, compilation)."""
-    return _time_calls(generation_batch(Gs, batch, xla, truncation_psi), batch, seconds)
-
-
-def training_networks(train_config, data_format):
+def training_networks(train_config):
     """``(G_kwargs, D_kwargs)`` of a training benchmark configuration."""
     if train_config == "workload":
         return WORKLOAD_G, WORKLOAD_D
@@ -82,18 +85,20 @@ def training_networks(train_config, data_format):
 
 
 def training_iteration(train_config, data_format, batch, xla):
-    """A callable running one whole official iteration (D step with R1 gamma 10, Gs update,
-    G step; style mixing off; Adam(0.001, 0, 0.99, 1e-8)) at full resolution on a fixed
-    uint8 minibatch of ``batch`` images, and returning its stats as NumPy."""
+    """``(call, flops_per_image)``: a callable running one whole official iteration (D step with
+    R1 gamma 10, Gs update, G step; style mixing off; Adam(0.001, 0, 0.99, 1e-8)) at full
+    resolution on a fixed uint8 minibatch of ``batch`` images and returning its stats as NumPy,
+    and the useful work of one trained image (``stylegan_tf.flops.training_flops``)."""
     import keras
     import numpy as np
     import tensorflow as tf
 
     import stylegan_tf
+    from stylegan_tf import flops
     from training import loss
     from training.train_step import TrainStep, gs_beta
 
-    G_kwargs, D_kwargs = training_networks(train_config, data_format)  # noqa: N806
+    G_kwargs, D_kwargs = training_networks(train_config)  # noqa: N806
     G = stylegan_tf.G_style(name="G", data_format=data_format, **G_kwargs)  # noqa: N806
     D = stylegan_tf.D_basic(name="D", data_format=data_format, **D_kwargs)  # noqa: N806
     Gs = stylegan_tf.G_style(name="Gs", data_format=data_format, **G_kwargs)  # noqa: N806
@@ -107,29 +112,25 @@ def training_iteration(train_config, data_format, batch, xla):
                         tf.uint8)
     args = (reals, tf.zeros([batch, 0]), tf.constant(0.0), tf.constant(0.001), tf.constant(0.001),
             tf.constant(gs_beta(batch, 10.0)))
-    return lambda: {k: v.numpy() for k, v in iteration(*args).items()}
+    return (lambda: {k: v.numpy() for k, v in iteration(*args).items()}), flops.training_flops(G, D)[2]
 
 
 def generation_batch(Gs, batch, xla, truncation_psi):  # noqa: N803
-    """A callable generating one batch of ``batch`` uint8 images on ``stylegan-generate``'s path
-    (``generate.Sampler``: mapping, truncation, synthesis with the stored noise, uint8)."""
-    from stylegan_tf import generate
+    """``(call, flops_per_image)``: a callable generating one batch of ``batch`` uint8 images on
+    ``stylegan-generate``'s path (``generate.Sampler``: mapping, truncation, synthesis with the
+    stored noise, uint8), and the useful work of one image (a forward pass of ``Gs``)."""
+    from stylegan_tf import flops, generate
     sampler = generate.make_sampler(Gs, batch_size=batch, jit_compile=xla)
     psi = truncation_psi if sampler.has_mapping else None  # ProGAN generators have no truncation
-    return lambda: sampler.images_for_seeds(range(batch), psi)
+    return (lambda: sampler.images_for_seeds(range(batch), psi)), flops.forward_flops(Gs)
 
 
-def measure_training(train_config, data_format, batch, xla, seconds):
-    """``dict(img_s, trace_s)`` of ``training_iteration``: steady-state trained images/second and
-    the time of the first call (tracing, compilation)."""
-    return _time_calls(training_iteration(train_config, data_format, batch, xla), batch, seconds)
-
-
-def _time_calls(call, batch, seconds):
-    """Time of the first ``call()`` and steady-state ``batch`` images/second of the later ones."""
+def time_calls(call, seconds):
+    """``dict(calls_s, first_s)``: steady-state calls/second of ``call()`` over at least
+    ``seconds`` (and 3 calls), after a first call (tracing, compilation) and a warm-up call."""
     start = time.perf_counter()
     call()
-    trace_s = time.perf_counter() - start
+    first_s = time.perf_counter() - start
     call()  # warm-up
     calls, start = 0, time.perf_counter()
     while True:
@@ -137,7 +138,30 @@ def _time_calls(call, batch, seconds):
         calls += 1
         elapsed = time.perf_counter() - start
         if elapsed >= seconds and calls >= 3:
-            return {"img_s": calls * batch / elapsed, "trace_s": trace_s}
+            return {"calls_s": calls / elapsed, "first_s": first_s}
+
+
+def measure_peaks(seconds, data_format):
+    """This machine's single-op throughput at the current thread setting, in GFLOP/s:
+    ``{"conv3x3": ..., "matmul": ...}`` for the workload's largest convolution (16 images of
+    32x32x128 -> 128 feature maps, 'SAME') and a 1024 x 1024 x 1024 matrix product."""
+    import tensorflow as tf
+
+    from stylegan_tf import flops, ops
+
+    rng = tf.random.Generator.from_seed(0)
+    shape = [16, 128, 32, 32] if data_format == "NCHW" else [16, 32, 32, 128]
+    x, w = rng.normal(shape), rng.normal([3, 3, 128, 128])
+    a, b = rng.normal([1024, 1024]), rng.normal([1024, 1024])
+    kernels = {"conv3x3": tf.function(lambda: ops.conv2d(x, w, data_format)),
+               "matmul": tf.function(lambda: tf.matmul(a, b))}
+    peaks = {}
+    for name, kernel in kernels.items():
+        work = flops.graph_flops(kernel.get_concrete_function().graph)
+        # reading one element back waits for the op without timing a large copy to the host
+        rate = time_calls(lambda k=kernel: k()[0, 0].numpy(), seconds)["calls_s"]
+        peaks[name] = rate * work / 1e9
+    return peaks
 
 
 def configure_threads():
@@ -163,6 +187,23 @@ def serve_worker():
         info, sys.stdin, sys.stdout, FLAGS.worker_train_batch, FLAGS.worker_gen_batch)
 
 
+def _parse_flags():
+    """``(modes, batches or None, layouts, xla settings)`` from the flags, or UsageError."""
+    modes = FLAGS.mode
+    if not modes or any(m not in WORKLOAD_BATCH for m in modes):
+        raise app.UsageError(f"--mode takes train and/or generate, got {FLAGS.mode}")
+    try:
+        batches = None if FLAGS.batch is None else [int(b) for b in FLAGS.batch]
+    except ValueError:
+        raise app.UsageError(f"--batch takes integers, got {FLAGS.batch}") from None
+    if batches is not None and (not batches or min(batches) < 1):
+        raise app.UsageError(f"--batch takes positive integers, got {FLAGS.batch}")
+    layouts = [f.upper() for f in FLAGS.data_format]
+    if not layouts or any(f not in ("NHWC", "NCHW") for f in layouts):
+        raise app.UsageError(f"--data_format takes NHWC and/or NCHW, got {FLAGS.data_format}")
+    return modes, batches, layouts, [_bool(x) for x in FLAGS.xla]
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -170,35 +211,42 @@ def main(argv):
         return serve_worker()
     import tensorflow as tf
     configure_threads()
-    try:
-        batches = [int(b) for b in FLAGS.batch]
-    except ValueError:
-        raise app.UsageError(f"--batch takes integers, got {FLAGS.batch}") from None
-    layouts = [f.upper() for f in FLAGS.data_format]
-    if any(f not in ("NHWC", "NCHW") for f in layouts):
-        raise app.UsageError(f"--data_format takes NHWC and/or NCHW, got {FLAGS.data_format}")
-    xlas = [_bool(x) for x in FLAGS.xla]
     gpu = bool(tf.config.list_logical_devices("GPU"))
-    print(f"{'layout':6s} {'xla':4s} {'batch':>5s} {'img/s':>9s} {'ratio':>6s} {'first call s':>12s}")
-    first, generators = None, {}
-    for layout, xla, batch in itertools.product(layouts, xlas, batches):
-        if layout == "NCHW" and not xla and not gpu:
-            print(f"{layout:6s} {'off':4s} {batch:5d}  skipped: no NCHW kernels on CPU without XLA")
-            continue
-        if FLAGS.mode == "train":
-            result = measure_training(FLAGS.train_config, layout, batch, xla, FLAGS.seconds)
-        else:
-            if layout not in generators:
-                try:
-                    generators[layout] = load_generator(FLAGS.network, layout)
-                except ValueError as e:
-                    print(f"error: {e}", file=sys.stderr)
-                    return 2
-            result = measure_generation(generators[layout], batch, xla, FLAGS.seconds, FLAGS.truncation_psi)
-        first = first or result["img_s"]
-        print(f"{layout:6s} {'on' if xla else 'off':4s} {batch:5d} {result['img_s']:9.1f} "
-              f"{result['img_s'] / first:6.2f} {result['trace_s']:12.2f}", flush=True)
-    print(f"peak RSS {peak_rss_mb():.0f} MiB")
+    modes, batches, layouts, xlas = _parse_flags()
+    threads = FLAGS.threads or "TensorFlow's default"
+    peak = None
+    if FLAGS.peak:
+        peaks = measure_peaks(min(FLAGS.seconds, 3.0), "NCHW" if gpu else "NHWC")
+        peak = peaks["conv3x3"]
+        print(f"peak at {threads} thread(s): conv3x3 {peaks['conv3x3']:.1f} GFLOP/s (16x32x32x128 -> 128), "
+              f"matmul {peaks['matmul']:.1f} GFLOP/s (1024^3)")
+    print(f"{'mode':8s} {'layout':6s} {'xla':4s} {'batch':>5s} {'img/s':>8s} {'GFLOP/s':>8s} {'util':>5s} "
+          f"{'ratio':>6s} {'first call s':>12s} {'peak RSS MiB':>12s}", flush=True)
+    generators = {}
+    for mode in modes:
+        first = None
+        for layout, xla, batch in itertools.product(layouts, xlas, batches or [WORKLOAD_BATCH[mode]]):
+            label = f"{mode:8s} {layout:6s} {'on' if xla else 'off':4s} {batch:5d}"
+            if layout == "NCHW" and not xla and not gpu:
+                print(f"{label}  skipped: no NCHW kernels on CPU without XLA")
+                continue
+            if mode == "train":
+                call, work = training_iteration(FLAGS.train_config, layout, batch, xla)
+            else:
+                if layout not in generators:
+                    try:
+                        generators[layout] = load_generator(FLAGS.network, layout)
+                    except ValueError as e:
+                        print(f"error: {e}", file=sys.stderr)
+                        return 2
+                call, work = generation_batch(generators[layout], batch, xla, FLAGS.truncation_psi)
+            timing = time_calls(call, FLAGS.seconds)
+            img_s = timing["calls_s"] * batch
+            first = first or img_s
+            gflop_s = img_s * work / 1e9
+            util = f"{gflop_s / peak:5.0%}" if peak else f"{'-':>5s}"
+            print(f"{label} {img_s:8.1f} {gflop_s:8.1f} {util} {img_s / first:6.2f} {timing['first_s']:12.2f} "
+                  f"{peak_rss_mb():12.0f}", flush=True)
     return 0
 
 

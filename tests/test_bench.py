@@ -1,4 +1,4 @@
-"""The benchmark worker's JSON-lines protocol, end to end in a subprocess."""
+"""The benchmark CLI end to end in a subprocess: its table and the worker's JSON-lines protocol."""
 import json
 import os
 import subprocess
@@ -25,3 +25,28 @@ def test_worker_protocol(fixtures_dir):
     assert train["img_s"] == pytest.approx(2 * 8 / train["seconds"])
     assert gen["n"] == 1 and gen["img_s"] == pytest.approx(4 / gen["seconds"])
     assert 0 < train["cpu_per_wall"] and train["cpu_s"] > 0
+    assert train["gflop_s"] == pytest.approx(train["img_s"] * ready["info"]["gflop_per_train_image"])
+    assert gen["gflop_s"] == pytest.approx(gen["img_s"] * ready["info"]["gflop_per_gen_image"])
+
+
+@pytest.mark.slow
+def test_table_reports_achieved_gflops_and_utilization_of_the_measured_peak():
+    import stylegan_tf
+    from stylegan_tf import bench, flops
+    out = subprocess.run(
+        [sys.executable, "-m", "stylegan_tf.bench", "--threads=1", "--train_config=quickstart", "--batch=4",
+         "--xla=off", "--seconds=0.1"],
+        capture_output=True, text=True, timeout=600, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    peak = float(lines[0].split("conv3x3 ")[1].split()[0])
+    rows = {line.split()[0]: line.split() for line in lines[2:]}
+    G_kwargs, D_kwargs = bench.training_networks("quickstart")  # noqa: N806
+    work = {"train": flops.training_flops(stylegan_tf.G_style(**G_kwargs), stylegan_tf.D_basic(**D_kwargs))[2],
+            "generate": flops.forward_flops(stylegan_tf.G_style(**bench.WORKLOAD_G))}
+    assert sorted(rows) == ["generate", "train"]
+    for mode, (_, layout, xla, batch, img_s, gflop_s, util, ratio, first_s, rss) in rows.items():
+        assert (layout, xla, batch, ratio) == ("NHWC", "off", "4", "1.00")
+        assert float(gflop_s) == pytest.approx(float(img_s) * work[mode] / 1e9, rel=0.01, abs=0.1)
+        assert float(util.rstrip("%")) == pytest.approx(100 * float(gflop_s) / peak, abs=1)
+        assert float(first_s) > 0 and float(rss) > 0

@@ -208,6 +208,22 @@ class TrainingLoop:
         return training_schedule(int(self.progress.cur_nimg.numpy()), self.dataset.resolution_log2,
                                  num_gpus=self.strategy.num_replicas_in_sync, **o.sched_args)
 
+    def _read_stats(self, pending):
+        """``(sums, count)`` of the iterations' stats since the last tick; TrainingError at the first
+        iteration whose losses are not finite (nothing has been saved since it)."""
+        sums = {}
+        for nimg, tensors in pending:
+            stats = {k: float(v) for k, v in tensors.items()}
+            if not all(math.isfinite(v) for v in stats.values()):
+                raise TrainingError(
+                    f"the losses became non-finite at kimg {nimg / 1000:.1f} "
+                    f"({', '.join(f'{k} {v:.4g}' for k, v in stats.items())}); stopped without saving. "
+                    f"The last good checkpoint is {self.manager.latest_checkpoint or 'none'}. "
+                    f"Try lower learning rates (--lrate), or --nomixed_precision.")
+            for k, v in stats.items():
+                sums[k] = sums.get(k, 0.0) + v
+        return sums, len(pending)
+
     def run(self):
         """Train to ``total_kimg``; returns the final kimg."""
         o, p = self.options, self.progress
@@ -216,7 +232,10 @@ class TrainingLoop:
         if int(p.cur_nimg.numpy()) == int(o.resume_kimg * 1000):
             self.snapshot_fakes("fakes_init.png")
         start_time = tick_start_time = time.time()
-        maintenance_time, sums, count = 0.0, {}, 0
+        maintenance_time = 0.0
+        # (images shown after an iteration, its stats as tensors): read back once per tick, not once per
+        # iteration, so the host queues the next iterations while an accelerator works
+        pending = []
         self.log(f"Training for {o.total_kimg} kimg on {self.strategy.num_replicas_in_sync} replica(s)...")
         while True:
             sched = self.schedule()
@@ -234,21 +253,14 @@ class TrainingLoop:
                     tf.constant(gs_beta(sched.minibatch, o.G_smoothing_kimg)))
             for _ in range(o.minibatch_repeats):
                 reals, labels = zip(*(next(iterator) for _ in range(o.D_repeats)))
-                stats = {k: float(v) for k, v in fn(reals, labels, *args).items()}
-                for k, v in stats.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                count += 1
                 cur_nimg += sched.minibatch * o.D_repeats
+                pending.append((cur_nimg, fn(reals, labels, *args)))
                 p.cur_nimg.assign(cur_nimg)
-                if not all(math.isfinite(v) for v in stats.values()):
-                    raise TrainingError(
-                        f"the losses became non-finite at kimg {cur_nimg / 1000:.1f} "
-                        f"({', '.join(f'{k} {v:.4g}' for k, v in stats.items())}); stopped without saving. "
-                        f"The last good checkpoint is {self.manager.latest_checkpoint or 'none'}. "
-                        f"Try lower learning rates (--lrate), or --nomixed_precision.")
             done = cur_nimg >= total_nimg
             if not (done or cur_nimg >= int(p.tick_start_nimg.numpy()) + sched.tick_kimg * 1000):
                 continue
+            sums, count = self._read_stats(pending)
+            pending = []
             tick_time = time.time() - tick_start_time
             tick_kimg = (cur_nimg - int(p.tick_start_nimg.numpy())) / 1000.0
             cur_tick = int(p.cur_tick.numpy()) + 1
@@ -279,7 +291,6 @@ class TrainingLoop:
                 self.save_networks(f"network-snapshot-{cur_nimg // 1000:06d}.pkl")
             if o.checkpoint_ticks and (cur_tick % o.checkpoint_ticks == 0 or done):
                 self.manager.save(checkpoint_number=cur_nimg)
-            sums, count = {}, 0
             maintenance_time = time.time() - maintenance_start
             tick_start_time = time.time()
             if done:
