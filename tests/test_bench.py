@@ -7,6 +7,16 @@ import sys
 import pytest
 
 
+def test_time_calls_times_steady_state_calls_after_the_first():
+    import time
+
+    from stylegan_tf import bench
+    durations = iter([0.3, 0.0] + [0.01] * 1000)  # first call (tracing), warm-up, then steady calls
+    timing = bench.time_calls(lambda: time.sleep(next(durations)), seconds=0.1)
+    assert timing["first_s"] >= 0.3
+    assert 10 < timing["calls_s"] <= 100  # at most one 10 ms call per 10 ms
+
+
 @pytest.mark.slow
 def test_worker_protocol(fixtures_dir):
     commands = "train 2\ngen 1\nbogus\nquit\n"
