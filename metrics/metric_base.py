@@ -24,11 +24,33 @@ from metrics.sources import DatasetImages, GeneratorImages, MetricError, check_c
 from metrics.weights import weights_path
 
 
-def progress_bar(total, desc, unit="img"):
-    """Print ``desc`` and return a ``keras.utils.Progbar`` over ``total`` items (on stdout: redrawn on a
-    terminal, otherwise a line every 30 s)."""
+def progress_bar(total, desc, unit="img", interval=30.0):
+    """Print ``desc`` and return a progress display with ``update(done)`` over ``total`` items: on a
+    terminal a redrawn ``keras.utils.Progbar``; otherwise (logs, CI) a plain line at most every
+    ``interval`` seconds and at the end, without Progbar's colour and cursor codes."""
     print(desc, flush=True)
-    return keras.utils.Progbar(total, unit_name=unit, interval=0.1 if sys.stdout.isatty() else 30)
+    if sys.stdout.isatty():
+        return keras.utils.Progbar(total, unit_name=unit, interval=0.1)
+    return LineProgress(total, unit, interval)
+
+
+class LineProgress:
+    """``update(done)`` prints ``done/total unit, rate unit/s, ETA`` as one plain line when ``interval``
+    seconds have passed since the last line, and when ``done`` reaches ``total``."""
+
+    def __init__(self, total, unit="img", interval=30.0):
+        self.total, self.unit, self.interval = int(total), unit, float(interval)
+        self.start = self.last = time.time()
+
+    def update(self, done):
+        now = time.time()
+        if done < self.total and now - self.last < self.interval:
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-9)
+        eta = f", ETA {format_time((self.total - done) / rate)}" if done < self.total and rate > 0 else ""
+        print(f"  {done}/{self.total} {self.unit}, {rate:.1f} {self.unit}/s, {format_time(now - self.start)}{eta}",
+              flush=True)
 
 
 class MetricBase:

@@ -13,7 +13,7 @@ import stylegan_tf
 from metrics import metric_defaults, perceptual_path_length, run_metrics, sliced_wasserstein, weights
 from metrics.frechet_inception_distance import feature_statistics, frechet_distance
 from metrics.kernel_inception_distance import kernel_distance
-from metrics.metric_base import MetricBase
+from metrics.metric_base import MetricBase, progress_bar
 from metrics.precision_recall import precision_recall
 from metrics.sources import DatasetImages, GeneratorImages, MetricError
 from training.dataset import DEFAULT_DATASET, load_dataset
@@ -359,3 +359,20 @@ def test_cli(tmp_path, capsys):
         assert run_cli(*args) != 0
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and message in err[0], err
+
+
+def test_progress_in_logs_is_plain_lines(capsys):
+    """Off a terminal (pytest captures stdout) progress is plain text: no Progbar cursor or colour codes,
+    a line whenever the interval has passed and one at the end."""
+    bar = progress_bar(100, "features of 100 images", unit="img", interval=0.0)
+    for done in (40, 100):
+        bar.update(done)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "features of 100 images"
+    assert [line.split(",")[0] for line in lines[1:]] == ["  40/100 img", "  100/100 img"]
+    assert "ETA" in lines[1] and "ETA" not in lines[2]
+    assert not any(c in "".join(lines) for c in "\x1b\r\b")
+    quiet = progress_bar(100, "again", interval=3600.0)
+    quiet.update(50)  # within the interval: nothing
+    quiet.update(100)  # the end: always
+    assert [line.split(",")[0] for line in capsys.readouterr().out.splitlines()] == ["again", "  100/100 img"]
