@@ -21,14 +21,13 @@ from absl import app, flags, logging
 from metrics.metric_defaults import check_metrics
 from metrics.sources import DatasetImages
 from metrics.weights import WEIGHTS, fetch_weights
-from stylegan_tf.generate import load_Gs, resolve_network
+from stylegan_tf.generate import NETWORK_FLAG_HELP, load_Gs, resolve_network
 from training.dataset import DatasetError, load_dataset
 
 FETCH = "fetch-weights"
 
 _FLAGS = flags.FlagValues()
-flags.DEFINE_string("network", None, "Network: an official-format .pkl snapshot, or a run directory (newest "
-                    "network-snapshot-<kimg>.pkl).", flag_values=_FLAGS)
+flags.DEFINE_string("network", None, NETWORK_FLAG_HELP, flag_values=_FLAGS)
 flags.DEFINE_string("fake_data", None, "Instead of --network: a dataset directory whose images play the generated "
                     "ones (FID, KID, SWD, PR between two datasets).", flag_values=_FLAGS)
 flags.DEFINE_string("data", None, "Dataset directory of the real images (official TFRecord format).",

@@ -19,6 +19,7 @@ import numpy as np
 import PIL.Image
 import tensorflow as tf
 
+from stylegan_tf import checkpoints
 from stylegan_tf.official import load_network_pkl
 from stylegan_tf.ops import lerp
 
@@ -34,31 +35,66 @@ _SNAPSHOT = re.compile(r"network-snapshot-(\d+)\.pkl")
 # ----------------------------------------------------------------------------
 # Networks on disk.
 
-def resolve_network(path):
-    """The network pickle ``path`` stands for.
+#: help text of the CLIs' --network flag (what ``resolve_network`` accepts)
+NETWORK_FLAG_HELP = ("Network: an official-format .pkl snapshot, a checkpoint directory, or a run directory (the "
+                     "newest of its network-snapshot-<kimg>.pkl, network-final.pkl and checkpoints).")
 
-    ``path``: an official-format ``.pkl`` file, or a run directory, where the newest
-    ``network-snapshot-<kimg>.pkl`` (highest kimg) is taken. Raises ``ValueError`` with a
-    one-line reason for anything else.
+
+def _newest_in_run(run_dir):
+    """The newest network a run directory holds: its highest-kimg ``network-snapshot-<kimg>.pkl``,
+    ``network-final.pkl`` or the newest checkpoint of ``checkpoints/``, whichever was written last."""
+    candidates = []
+    snapshots = [(int(m.group(1)), name) for name in os.listdir(run_dir) if (m := _SNAPSHOT.fullmatch(name))]
+    if snapshots:
+        candidates.append(os.path.join(run_dir, max(snapshots)[1]))
+    if os.path.isfile(os.path.join(run_dir, "network-final.pkl")):
+        candidates.append(os.path.join(run_dir, "network-final.pkl"))
+    checkpoint_dir = os.path.join(run_dir, "checkpoints")
+    if checkpoints.is_checkpoint_dir(checkpoint_dir):
+        try:
+            candidates.append(checkpoints.checkpoint_prefix(checkpoint_dir))
+        except ValueError:
+            pass  # networks.json written, no checkpoint yet
+    if not candidates:
+        raise ValueError(f"{run_dir}: the directory contains no network-snapshot-<kimg>.pkl, network-final.pkl "
+                         f"or checkpoints/ with {checkpoints.CONFIG_FILE}")
+    return max(candidates, key=lambda p: os.path.getmtime(p if p.endswith(".pkl") else p + ".index"))
+
+
+def resolve_network(path):
+    """The network ``path`` stands for: a ``.pkl`` file or a checkpoint prefix.
+
+    ``path``: an official-format ``.pkl`` file; a checkpoint directory (``stylegan_tf.checkpoints``:
+    ``stylegan-convert``'s output or a run's ``checkpoints/``), whose newest checkpoint is taken; or a
+    run directory, where the newest of its snapshots, ``network-final.pkl`` and checkpoints is
+    taken. Raises ``ValueError`` with a one-line reason for anything else.
     """
     path = os.fspath(path)
     if os.path.isdir(path):
-        snapshots = [(int(m.group(1)), name) for name in os.listdir(path) if (m := _SNAPSHOT.fullmatch(name))]
-        if not snapshots:
-            raise ValueError(f"{path}: the directory contains no network-snapshot-<kimg>.pkl")
-        return os.path.join(path, max(snapshots)[1])
+        if checkpoints.is_checkpoint_dir(path):
+            return checkpoints.checkpoint_prefix(path)
+        return _newest_in_run(path)
     if not os.path.exists(path):
         raise ValueError(f"{path}: no such file or directory")
     if not path.endswith(".pkl"):
         raise ValueError(f"{path}: unknown network file type (expected an official-format .pkl network "
-                         f"snapshot or a run directory containing network-snapshot-<kimg>.pkl files)")
+                         f"snapshot, a checkpoint directory or a run directory)")
     return path
 
 
+def load_networks(path, data_format="auto"):
+    """``(G, D, Gs)`` of the network ``path`` stands for (see ``resolve_network``). Raises
+    ``ValueError`` (``NetworkPickleError``) for bad input."""
+    resolved = resolve_network(path)
+    if resolved.endswith(".pkl"):
+        return load_network_pkl(resolved, data_format=data_format)
+    return checkpoints.load_checkpoint(os.path.dirname(resolved), data_format=data_format, prefix=resolved)
+
+
 def load_Gs(path, data_format="auto"):  # noqa: N802 (official name)
-    """``Gs`` (the generator's moving average) of the snapshot ``path`` stands for
-    (see ``resolve_network``). Raises ``ValueError`` (``NetworkPickleError``) for bad input."""
-    return load_network_pkl(resolve_network(path), data_format=data_format)[2]
+    """``Gs`` (the generator's moving average) of the network ``path`` stands for (see
+    ``resolve_network``). Raises ``ValueError`` (``NetworkPickleError``) for bad input."""
+    return load_networks(path, data_format)[2]
 
 
 # ----------------------------------------------------------------------------

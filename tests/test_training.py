@@ -244,3 +244,37 @@ def test_learning_sliced_wasserstein_distance_falls(tmp_path):
     loop.run()
     after = swd()
     assert after < 0.7 * before, (before, after)  # measured: 155 -> 81
+
+
+@pytest.mark.slow
+def test_generate_and_convert_read_the_run_checkpoints(tmp_path):
+    """A run's checkpoints/ carry networks.json: the networks rebuilt from the newest checkpoint equal
+    those of network-final.pkl (written at the same kimg), and a run directory whose checkpoint is
+    newer than its pickles generates from the checkpoint."""
+    from stylegan_tf import checkpoints
+    from stylegan_tf import generate as gen
+    from training import convert
+    train(*FAST, "--total_kimg=0.1", f"--outdir={tmp_path}")
+    run_dir = the_run_dir(str(tmp_path))
+    final = os.path.join(run_dir, "network-final.pkl")
+
+    def values(networks):
+        return [(name, v.numpy()) for net in networks for name, v in net.all_official_variables()]
+
+    expected = values(stylegan_tf.load_network_pkl(final))
+    restored = values(checkpoints.load_checkpoint(os.path.join(run_dir, "checkpoints")))
+    assert [n for n, _ in restored] == [n for n, _ in expected]
+    for (name, got), (_, want) in zip(restored, expected):
+        np.testing.assert_array_equal(got, want, err_msg=name)
+
+    images = gen.Sampler(gen.load_Gs(final), batch_size=4).images_for_seeds(range(4), 0.7)
+    assert gen.resolve_network(run_dir) == final  # written after the last checkpoint
+    os.utime(final, (time.time() - 3600,) * 2)  # as if the run went on after it
+    assert gen.resolve_network(run_dir) == tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+    np.testing.assert_array_equal(gen.Sampler(gen.load_Gs(run_dir), batch_size=4).images_for_seeds(range(4), 0.7),
+                                  images)
+
+    out_pkl = str(tmp_path / "from_checkpoint.pkl")
+    assert convert.checkpoint_to_pkl(run_dir, out_pkl) == len(expected)
+    for (name, got), (_, want) in zip(values(stylegan_tf.load_network_pkl(out_pkl)), expected):
+        np.testing.assert_array_equal(got, want, err_msg=name)

@@ -29,8 +29,7 @@ from stylegan_tf.official import dumps_networks, load_pkl
 from training._cli import fail, flags_parser
 
 _FLAGS = flags.FlagValues()
-flags.DEFINE_string("network", None, "Network: an official-format .pkl snapshot, or a run directory (newest "
-                    "network-snapshot-<kimg>.pkl).", flag_values=_FLAGS)
+flags.DEFINE_string("network", None, gen.NETWORK_FLAG_HELP, flag_values=_FLAGS)
 flags.DEFINE_string("out", None, "Directory to write the SavedModel to.", flag_values=_FLAGS)
 flags.DEFINE_string("keras_file", None, "Also write Gs as a Keras file (name ending in .keras).",
                     flag_values=_FLAGS)

@@ -24,8 +24,7 @@ from training._cli import fail, flags_parser
 from training._progress import Progress
 
 _FLAGS = flags.FlagValues()  # this tool's own flags: importing the module registers nothing globally
-flags.DEFINE_string("network", None, "Network: an official-format .pkl snapshot, or a run directory (newest "
-                    "network-snapshot-<kimg>.pkl).", flag_values=_FLAGS)
+flags.DEFINE_string("network", None, gen.NETWORK_FLAG_HELP, flag_values=_FLAGS)
 flags.DEFINE_enum("mode", "images", ["images", "style_mixing", "truncation", "noise", "interpolate", "figures"],
                   "What to generate.", flag_values=_FLAGS)
 flags.DEFINE_string("outdir", "out", "Directory to write to (created if needed).", flag_values=_FLAGS)

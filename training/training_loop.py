@@ -20,6 +20,7 @@ import tensorflow as tf
 import stylegan_tf
 from dnnlib.util import EasyDict, format_time
 from stylegan_tf import generate as gen
+from stylegan_tf.checkpoints import write_config
 from stylegan_tf.official import NETWORKS
 from training import loss as loss_lib
 from training.dataset import load_dataset
@@ -102,6 +103,8 @@ class TrainingLoop:
             self.checkpoint = tf.train.Checkpoint(**items)
         self.manager = tf.train.CheckpointManager(self.checkpoint, os.path.join(run_dir, CHECKPOINT_DIR),
                                                   max_to_keep=2)
+        # how to rebuild the networks, so that stylegan-generate / -convert read the checkpoints too
+        write_config({"G": self.G, "D": self.D, "Gs": self.Gs}, self.manager.directory)
         self._iterators = {}
         self.writer = tf.summary.create_file_writer(run_dir) if self.is_chief else None
 

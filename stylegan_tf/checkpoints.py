@@ -1,0 +1,102 @@
+"""Networks in TensorFlow checkpoints, beside the official pickles.
+
+A checkpoint directory holds ``networks.json`` (for G, D and Gs: ``name``, ``build_func_name``,
+``static_kwargs``, the official variable names in creation order and the same for each
+component: what rebuilding the networks takes) and either
+
+- ``networks.*``: ``tf.train.Checkpoint(G=..., D=..., Gs=...).write`` (``stylegan-convert``), where
+  each variable is stored under its official name (``Gs/G_synthesis/4x4/Conv/weight``); or
+- ``ckpt-<nimg>.*``: a training run's checkpoints (``<run>/checkpoints``), which also hold the
+  optimizers and the progress; the newest is read.
+
+Reading rebuilds the networks from ``networks.json`` and restores them object by object.
+"""
+import json
+import os
+
+import tensorflow as tf
+
+from stylegan_tf.official import NETWORKS, NetworkPickleError
+
+CONFIG_FILE, CHECKPOINT_NAME = "networks.json", "networks"
+NETWORK_KEYS = ("G", "D", "Gs")
+
+
+def skeleton(net):
+    """What rebuilding ``net`` takes, as JSON-able data (the official state without values)."""
+    return {"name": net.name, "build_func_name": net.build_func_name, "static_kwargs": net.static_kwargs,
+            "variables": [name for name, _ in net.official_variables()],
+            "components": {key: skeleton(comp) for key, comp in net.components.items()}}
+
+
+def write_config(networks, directory):
+    """Write ``networks.json`` for ``{'G': G, 'D': D, 'Gs': Gs}`` into ``directory``. Raises
+    ValueError if a network's static_kwargs cannot be written as JSON."""
+    try:
+        config = json.dumps({key: skeleton(networks[key]) for key in NETWORK_KEYS}, indent=1)
+    except TypeError as error:
+        raise ValueError(f"static_kwargs cannot be written as JSON ({error})") from None
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, CONFIG_FILE), "w", encoding="utf-8") as f:
+        f.write(config + "\n")
+
+
+def official_checkpoint(networks):
+    """``tf.train.Checkpoint`` of ``{'G': G, 'D': D, 'Gs': Gs}``; our networks checkpoint their
+    variables under the official names (see ``OfficialNetwork._trackable_children``)."""
+    return tf.train.Checkpoint(**networks)
+
+
+def is_checkpoint_dir(path):
+    return os.path.isfile(os.path.join(path, CONFIG_FILE))
+
+
+def checkpoint_prefix(directory):
+    """The checkpoint of ``directory`` to read: ``networks`` if written by ``stylegan-convert``,
+    else the newest training checkpoint; ValueError if there is none."""
+    if not is_checkpoint_dir(directory):
+        raise ValueError(f"{directory}: not a checkpoint directory (no {CONFIG_FILE})")
+    prefix = os.path.join(directory, CHECKPOINT_NAME)
+    if os.path.isfile(prefix + ".index"):
+        return prefix
+    latest = tf.train.latest_checkpoint(directory)
+    if latest is None:
+        raise ValueError(f"{directory}: {CONFIG_FILE} but no checkpoint beside it")
+    return latest
+
+
+def _build(skel, data_format):
+    components = {key: _build(comp, data_format) for key, comp in skel["components"].items()}
+    cls = NETWORKS[skel["build_func_name"]]
+    net = cls(name=skel["name"], data_format=data_format, **components, **skel["static_kwargs"])
+    names = [name for name, _ in net.official_variables()]
+    if names != skel["variables"]:
+        raise NetworkPickleError(f"network '{skel['name']}' rebuilt from {CONFIG_FILE} has variables {names[:3]}..., "
+                                 f"not the recorded {skel['variables'][:3]}...")
+    return net
+
+
+def load_checkpoint(directory, data_format="auto", prefix=None):
+    """``(G, D, Gs)`` of the checkpoint directory ``directory`` (see the module docstring), from
+    its checkpoint ``prefix`` (default ``checkpoint_prefix(directory)``).
+
+    A ``stylegan-convert`` checkpoint must hold exactly these networks' variables; a training
+    checkpoint must hold every one of them (its optimizers and progress are left unread).
+    Raises ValueError (NetworkPickleError) for bad input."""
+    prefix = prefix or checkpoint_prefix(directory)
+    with open(os.path.join(directory, CONFIG_FILE), encoding="utf-8") as f:
+        config = json.load(f)
+    try:
+        networks = {key: _build(config[key], data_format) for key in NETWORK_KEYS}
+    except (KeyError, TypeError, ValueError) as error:
+        raise NetworkPickleError(f"{directory}/{CONFIG_FILE}: cannot rebuild the networks ({error})") from None
+    status = official_checkpoint(networks).read(prefix)
+    try:
+        if os.path.basename(prefix) == CHECKPOINT_NAME:
+            status.assert_consumed()
+        else:
+            status.expect_partial().assert_existing_objects_matched()
+    except AssertionError as error:
+        message = str(error).splitlines()[0]
+        raise NetworkPickleError(f"{prefix}: the checkpoint does not match {CONFIG_FILE}: {message}") from None
+    return tuple(networks[key] for key in NETWORK_KEYS)
