@@ -45,6 +45,28 @@ def nimg_of_checkpoint(run_dir):
     return int(checkpoint_value(run_dir, "progress/cur_nimg/.ATTRIBUTES/VARIABLE_VALUE"))
 
 
+def test_tick_stats_skip_or_stop_at_the_first_non_finite_iteration():
+    from training.training_loop import NonFiniteLoss, sum_stats
+    pending = [(16, {"Loss/D": tf.constant(1.0), "Loss/G": tf.constant(2.0)}),
+               (32, {"Loss/D": tf.constant(np.nan), "Loss/G": tf.constant(2.0)}),
+               (48, {"Loss/D": tf.constant(3.0), "Loss/G": tf.constant(np.inf)}),
+               (64, {"Loss/D": tf.constant(5.0), "Loss/G": tf.constant(4.0)})]
+    assert sum_stats(pending, skip_nonfinite=True) == ({"Loss/D": 6.0, "Loss/G": 6.0}, 2)
+    with pytest.raises(NonFiniteLoss) as bad:
+        sum_stats(pending)
+    assert bad.value.nimg == 32 and bad.value.stats_text == "Loss/D nan, Loss/G 2"
+
+
+@pytest.mark.slow
+def test_mixed_precision_run_trains_in_float16(tmp_path):
+    """Float16 overflow steps (skipped while the loss scale halves) do not stop the run."""
+    train(*FAST, "--total_kimg=0.4", "--mixed_precision", f"--outdir={tmp_path}")
+    run_dir = the_run_dir(str(tmp_path))
+    G, D, Gs = stylegan_tf.load_network_pkl(os.path.join(run_dir, "network-final.pkl"))  # noqa: N806
+    assert G.static_kwargs["dtype"] == "float16" and Gs.static_kwargs["dtype"] == "float16"
+    assert 1.0 <= checkpoint_value(run_dir, "G_loss_scale/.ATTRIBUTES/VARIABLE_VALUE") <= 2.0 ** 15
+
+
 @pytest.mark.parametrize("args,message", [
     (["--config=nope"], "--config"),
     (["--data=/nonexistent/dataset"], "/nonexistent/dataset"),

@@ -212,20 +212,26 @@ class TrainingLoop:
                                  num_gpus=self.strategy.num_replicas_in_sync, **o.sched_args)
 
     def _read_stats(self, pending):
-        """``(sums, count)`` of the iterations' stats since the last tick; TrainingError at the first
-        iteration whose losses are not finite (nothing has been saved since it)."""
-        sums = {}
-        for nimg, tensors in pending:
-            stats = {k: float(v) for k, v in tensors.items()}
-            if not all(math.isfinite(v) for v in stats.values()):
-                raise TrainingError(
-                    f"the losses became non-finite at kimg {nimg / 1000:.1f} "
-                    f"({', '.join(f'{k} {v:.4g}' for k, v in stats.items())}); stopped without saving. "
-                    f"The last good checkpoint is {self.manager.latest_checkpoint or 'none'}. "
-                    f"Try lower learning rates (--lrate), or --nomixed_precision.")
-            for k, v in stats.items():
-                sums[k] = sums.get(k, 0.0) + v
-        return sums, len(pending)
+        """``(sums, count)`` of the finite iterations' stats since the last tick (``sum_stats``).
+        A non-finite loss stops the run (nothing has been saved since it). Under mixed precision it
+        marks a step that overflowed float16 and was skipped while the loss scale halved (official
+        dynamic loss scaling); there the run stops only once a loss scale has fallen below 1."""
+        o = self.options
+        try:
+            sums, count = sum_stats(pending, skip_nonfinite=o.mixed_precision)
+        except NonFiniteLoss as bad:
+            raise TrainingError(f"the losses became non-finite at kimg {bad.nimg / 1000:.1f} ({bad.stats_text}); "
+                                f"stopped without saving. {self._advice()}") from None
+        if o.mixed_precision:
+            scale = min(float(s.scale.numpy()) for s in (self.step.G_loss_scale, self.step.D_loss_scale))
+            if scale < 1:
+                raise TrainingError(f"the float16 networks overflow even with a loss scale of {scale:g} "
+                                    f"(kimg {pending[-1][0] / 1000:.1f}); stopped without saving. {self._advice()}")
+        return sums, count
+
+    def _advice(self):
+        return (f"The last good checkpoint is {self.manager.latest_checkpoint or 'none'}. "
+                f"Try lower learning rates (--lrate), or --nomixed_precision.")
 
     def run(self):
         """Train to ``total_kimg``; returns the final kimg."""
@@ -301,6 +307,32 @@ class TrainingLoop:
         self.save_networks("network-final.pkl", every_worker=True)
         self.log(f"Done: {cur_nimg / 1000:.1f} kimg in {format_time(time.time() - start_time)}.")
         return cur_nimg / 1000.0
+
+
+class NonFiniteLoss(ValueError):
+    """An iteration whose stats are not all finite: ``nimg`` (images shown after it) and its stats."""
+
+    def __init__(self, nimg, stats):
+        self.nimg, self.stats = nimg, stats
+        self.stats_text = ", ".join(f"{k} {v:.4g}" for k, v in stats.items())
+        super().__init__(f"non-finite stats at {nimg} images: {self.stats_text}")
+
+
+def sum_stats(pending, skip_nonfinite=False):
+    """``(sums, count)``: per-stat sums over the iterations ``pending`` (``[(nimg, {name: scalar
+    tensor})]``) whose stats are all finite, and how many those are. The first iteration with a
+    non-finite stat raises ``NonFiniteLoss`` unless ``skip_nonfinite`` (then it is left out)."""
+    sums, count = {}, 0
+    for nimg, tensors in pending:
+        stats = {k: float(v) for k, v in tensors.items()}
+        if not all(math.isfinite(v) for v in stats.values()):
+            if skip_nonfinite:
+                continue
+            raise NonFiniteLoss(nimg, stats)
+        for k, v in stats.items():
+            sums[k] = sums.get(k, 0.0) + v
+        count += 1
+    return sums, count
 
 
 def is_chief(strategy):
