@@ -27,8 +27,8 @@ from absl import app, flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("mode", ["train", "generate"], "What to measure: train and/or generate.")
-flags.DEFINE_string("network", None, "generate: official-format network pickle; default: a random "
-                                     "benchmark-workload G.")
+flags.DEFINE_string("network", None, "generate: a network pickle, checkpoint or run directory; default: a "
+                                     "random benchmark-workload G.")
 flags.DEFINE_enum("train_config", "workload", ["workload", "quickstart"],
                   "train: the networks (workload: 32x32 RGB, 128 feature maps; quickstart: the preset's).")
 flags.DEFINE_list("batch", None, "Batch sizes to measure (default: the workload's, 16 for train and 64 for "
@@ -67,10 +67,12 @@ def _bool(value):
 
 
 def load_generator(network, data_format):
-    """``Gs`` from a pickle, or a random generator of the benchmark workload."""
+    """``Gs`` of a network (a pickle, checkpoint or run directory; ``generate.load_Gs``), or a random
+    generator of the benchmark workload."""
     import stylegan_tf
+    from stylegan_tf import generate
     if network:
-        return stylegan_tf.load_network_pkl(network, data_format=data_format)[2]
+        return generate.load_Gs(network, data_format=data_format)
     return stylegan_tf.G_style(name="Gs", data_format=data_format, **WORKLOAD_G)
 
 
@@ -207,6 +209,13 @@ def _parse_flags():
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if FLAGS.network:
+        from stylegan_tf import generate
+        try:
+            generate.resolve_network(FLAGS.network)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     if FLAGS.worker:
         return serve_worker()
     import tensorflow as tf

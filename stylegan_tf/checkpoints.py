@@ -90,13 +90,13 @@ def load_checkpoint(directory, data_format="auto", prefix=None):
         networks = {key: _build(config[key], data_format) for key in NETWORK_KEYS}
     except (KeyError, TypeError, ValueError) as error:
         raise NetworkPickleError(f"{directory}/{CONFIG_FILE}: cannot rebuild the networks ({error})") from None
-    status = official_checkpoint(networks).read(prefix)
     try:
+        status = official_checkpoint(networks).read(prefix)
         if os.path.basename(prefix) == CHECKPOINT_NAME:
             status.assert_consumed()
         else:
             status.expect_partial().assert_existing_objects_matched()
-    except AssertionError as error:
-        message = str(error).splitlines()[0]
-        raise NetworkPickleError(f"{prefix}: the checkpoint does not match {CONFIG_FILE}: {message}") from None
+    except (AssertionError, ValueError, IndexError, tf.errors.OpError) as error:  # IndexError: a truncated file
+        message = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise NetworkPickleError(f"{prefix}: cannot restore the networks of {CONFIG_FILE} from it: {message}") from None
     return tuple(networks[key] for key in NETWORK_KEYS)

@@ -133,3 +133,28 @@ def test_bad_input(tmp_path, capsys, pkl, tool, args, message):
     assert run_cli(tool, *[a.format(tmp=tmp_path, pkl=pkl) for a in args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("config", "cannot restore the networks"),  # networks.json describes other networks than the checkpoint holds
+    ("data", "cannot restore the networks"),  # the checkpoint's data file is truncated
+    ("missing", "no checkpoint beside it"),
+])
+def test_damaged_checkpoint_gives_one_clear_line(tmp_path, capsys, pkl, damage, message):
+    ckpt = tmp_path / "ckpt"
+    assert run_cli(convert, f"--network={pkl}", f"--out={ckpt}") == 0
+    if damage == "config":
+        config = json.loads((ckpt / "networks.json").read_text())
+        config["D"]["static_kwargs"]["fmap_max"] //= 2
+        (ckpt / "networks.json").write_text(json.dumps(config))
+    elif damage == "data":
+        data = next(ckpt.glob("networks.data-*"))
+        data.write_bytes(data.read_bytes()[:1000])
+    else:
+        for path in [*ckpt.glob("networks.data-*"), ckpt / "networks.index"]:
+            path.unlink()
+    capsys.readouterr()
+    assert run_cli(convert, f"--checkpoint={ckpt}", f"--out={tmp_path / 'x.pkl'}") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
+    assert not (tmp_path / "x.pkl").exists()
