@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 
 from training.presets import PRESETS
 
@@ -123,6 +123,8 @@ def _check_outdir(outdir):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)  # no TensorFlow INFO lines (one per checkpoint); --verbosity=0 shows them
     from metrics.sources import MetricError
     from stylegan_tf import NetworkPickleError
     from training.dataset import DatasetError
