@@ -218,10 +218,10 @@ def main(argv):
             return 2
     if FLAGS.worker:
         return serve_worker()
+    modes, batches, layouts, xlas = _parse_flags()
     import tensorflow as tf
     configure_threads()
     gpu = bool(tf.config.list_logical_devices("GPU"))
-    modes, batches, layouts, xlas = _parse_flags()
     threads = FLAGS.threads or "TensorFlow's default"
     peak = None
     if FLAGS.peak:
