@@ -20,6 +20,8 @@ from stylegan_tf.official import NETWORKS, NetworkPickleError
 
 CONFIG_FILE, CHECKPOINT_NAME = "networks.json", "networks"
 NETWORK_KEYS = ("G", "D", "Gs")
+#: where a training run keeps its checkpoints, inside the run directory
+RUN_CHECKPOINT_DIR = "checkpoints"
 
 
 def skeleton(net):
@@ -49,6 +51,11 @@ def official_checkpoint(networks):
 
 def is_checkpoint_dir(path):
     return os.path.isfile(os.path.join(path, CONFIG_FILE))
+
+
+def run_checkpoint_dir(run_dir):
+    """The checkpoint directory of a training run directory."""
+    return os.path.join(run_dir, RUN_CHECKPOINT_DIR)
 
 
 def checkpoint_prefix(directory):

@@ -49,7 +49,7 @@ def _newest_in_run(run_dir):
         candidates.append(os.path.join(run_dir, max(snapshots)[1]))
     if os.path.isfile(os.path.join(run_dir, "network-final.pkl")):
         candidates.append(os.path.join(run_dir, "network-final.pkl"))
-    checkpoint_dir = os.path.join(run_dir, "checkpoints")
+    checkpoint_dir = checkpoints.run_checkpoint_dir(run_dir)
     if checkpoints.is_checkpoint_dir(checkpoint_dir):
         try:
             candidates.append(checkpoints.checkpoint_prefix(checkpoint_dir))

@@ -19,7 +19,7 @@ from absl import app, flags
 
 from stylegan_tf import load_network_pkl, save_network_pkl
 from stylegan_tf.checkpoints import (CHECKPOINT_NAME, NETWORK_KEYS, is_checkpoint_dir, load_checkpoint,
-                                     official_checkpoint, write_config)
+                                     official_checkpoint, run_checkpoint_dir, write_config)
 from training._cli import fail, flags_parser
 
 _FLAGS = flags.FlagValues()
@@ -53,12 +53,11 @@ def pkl_to_checkpoint(pkl, out_dir):
 def checkpoint_to_pkl(ckpt_dir, out_pkl):
     """Write the networks of the checkpoint directory ``ckpt_dir`` (or of a run directory's
     ``checkpoints/``) as an official-format pickle ``out_pkl``; returns the number of variables."""
-    run_checkpoints = os.path.join(ckpt_dir, "checkpoints")
-    if not is_checkpoint_dir(ckpt_dir) and is_checkpoint_dir(run_checkpoints):
-        ckpt_dir = run_checkpoints
-    networks = dict(zip(NETWORK_KEYS, load_checkpoint(ckpt_dir)))
-    save_network_pkl(tuple(networks[key] for key in NETWORK_KEYS), out_pkl)
-    return sum(_report(key, net) for key, net in networks.items())
+    if not is_checkpoint_dir(ckpt_dir) and is_checkpoint_dir(run_checkpoint_dir(ckpt_dir)):
+        ckpt_dir = run_checkpoint_dir(ckpt_dir)
+    networks = load_checkpoint(ckpt_dir)
+    save_network_pkl(networks, out_pkl)
+    return sum(_report(key, net) for key, net in zip(NETWORK_KEYS, networks))
 
 
 def main(argv):

@@ -20,7 +20,7 @@ import tensorflow as tf
 import stylegan_tf
 from dnnlib.util import EasyDict, format_time
 from stylegan_tf import generate as gen
-from stylegan_tf.checkpoints import write_config
+from stylegan_tf.checkpoints import run_checkpoint_dir, write_config
 from stylegan_tf.official import NETWORKS
 from training import loss as loss_lib
 from training.dataset import load_dataset
@@ -28,7 +28,6 @@ from training.run_dir import RunLog, peak_memory_gb
 from training.schedule import training_schedule
 from training.train_step import TrainStep, gs_beta, reset_optimizer
 
-CHECKPOINT_DIR = "checkpoints"
 
 
 class TrainingError(RuntimeError):
@@ -101,7 +100,7 @@ class TrainingLoop:
             if o.mixed_precision:
                 items.update(G_loss_scale=self.step.G_loss_scale.scale, D_loss_scale=self.step.D_loss_scale.scale)
             self.checkpoint = tf.train.Checkpoint(**items)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, os.path.join(run_dir, CHECKPOINT_DIR),
+        self.manager = tf.train.CheckpointManager(self.checkpoint, run_checkpoint_dir(run_dir),
                                                   max_to_keep=2)
         # how to rebuild the networks, so that stylegan-generate / -convert read the checkpoints too
         write_config({"G": self.G, "D": self.D, "Gs": self.Gs}, self.manager.directory)
@@ -125,9 +124,9 @@ class TrainingLoop:
         from ``resume_pkl`` if the options name one."""
         o = self.options
         if resume_dir:
-            path = tf.train.latest_checkpoint(os.path.join(resume_dir, CHECKPOINT_DIR))
+            path = tf.train.latest_checkpoint(run_checkpoint_dir(resume_dir))
             if path is None:
-                raise TrainingError(f"--resume: no checkpoint in {os.path.join(resume_dir, CHECKPOINT_DIR)}")
+                raise TrainingError(f"--resume: no checkpoint in {run_checkpoint_dir(resume_dir)}")
             self.checkpoint.restore(path).assert_existing_objects_matched()
             self.log(f"Resumed from {path} at kimg {self.progress.cur_nimg.numpy() / 1000:.1f}")
             return
