@@ -59,12 +59,14 @@ def test_tick_stats_skip_or_stop_at_the_first_non_finite_iteration():
 
 @pytest.mark.slow
 def test_mixed_precision_run_trains_in_float16(tmp_path):
-    """Float16 overflow steps (skipped while the loss scale halves) do not stop the run."""
+    """A float16 run trains end to end. From the all-ones constant G's first steps overflow float16
+    (official fp16 alike): they are skipped while G's loss scale comes down, and the run goes on.
+    (Overflows that make a *loss* non-finite are covered by sum_stats' test and the train-step test.)"""
     train(*FAST, "--total_kimg=0.4", "--mixed_precision", f"--outdir={tmp_path}")
     run_dir = the_run_dir(str(tmp_path))
     G, D, Gs = stylegan_tf.load_network_pkl(os.path.join(run_dir, "network-final.pkl"))  # noqa: N806
     assert G.static_kwargs["dtype"] == "float16" and Gs.static_kwargs["dtype"] == "float16"
-    assert 1.0 <= checkpoint_value(run_dir, "G_loss_scale/.ATTRIBUTES/VARIABLE_VALUE") <= 2.0 ** 15
+    assert 1.0 <= checkpoint_value(run_dir, "G_loss_scale/.ATTRIBUTES/VARIABLE_VALUE") < 2.0 ** 15  # came down
 
 
 @pytest.mark.parametrize("args,message", [
