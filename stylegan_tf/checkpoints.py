@@ -16,7 +16,7 @@ import os
 
 import tensorflow as tf
 
-from stylegan_tf.official import NETWORKS, NetworkPickleError
+from stylegan_tf.official import NETWORKS, NetworkPickleError, check_static_kwargs
 
 CONFIG_FILE, CHECKPOINT_NAME = "networks.json", "networks"
 NETWORK_KEYS = ("G", "D", "Gs")
@@ -60,21 +60,35 @@ def run_checkpoint_dir(run_dir):
 
 def checkpoint_prefix(directory):
     """The checkpoint of ``directory`` to read: ``networks`` if written by ``stylegan-convert``,
-    else the newest training checkpoint; ValueError if there is none."""
+    else the newest training checkpoint; `NetworkPickleError` if there is none."""
     if not is_checkpoint_dir(directory):
-        raise ValueError(f"{directory}: not a checkpoint directory (no {CONFIG_FILE})")
+        raise NetworkPickleError(f"{directory}: not a checkpoint directory (no {CONFIG_FILE})")
     prefix = os.path.join(directory, CHECKPOINT_NAME)
     if os.path.isfile(prefix + ".index"):
         return prefix
     latest = tf.train.latest_checkpoint(directory)
     if latest is None:
-        raise ValueError(f"{directory}: {CONFIG_FILE} but no checkpoint beside it")
+        raise NetworkPickleError(f"{directory}: {CONFIG_FILE} but no checkpoint beside it")
     return latest
 
 
-def _build(skel, data_format):
-    components = {key: _build(comp, data_format) for key, comp in skel["components"].items()}
-    cls = NETWORKS[skel["build_func_name"]]
+def _build(skel, data_format, depth=0):
+    """The network described by one skeleton of `networks.json`, validated like a pickled state."""
+    if depth > 3:
+        raise NetworkPickleError("the networks are nested too deeply")
+    if not isinstance(skel, dict) or not {"name", "build_func_name", "static_kwargs", "variables"} <= set(skel):
+        raise NetworkPickleError("a network entry is not a dict with name, build_func_name, static_kwargs and "
+                                 "variables")
+    func = skel["build_func_name"]
+    if not isinstance(func, str) or func not in NETWORKS:
+        raise NetworkPickleError(f"unknown build_func_name {str(func)[:80]!r} "
+                                 f"(supported: {', '.join(sorted(NETWORKS))})")
+    check_static_kwargs(skel["static_kwargs"])
+    comps = skel.get("components") or {}
+    if not isinstance(comps, dict) or not isinstance(skel["variables"], list) or not isinstance(skel["name"], str):
+        raise NetworkPickleError(f"network {str(skel['name'])[:80]!r}: malformed components, variables or name")
+    components = {key: _build(comp, data_format, depth + 1) for key, comp in comps.items()}
+    cls = NETWORKS[func]
     net = cls(name=skel["name"], data_format=data_format, **components, **skel["static_kwargs"])
     names = [name for name, _ in net.official_variables()]
     if names != skel["variables"]:
@@ -91,12 +105,17 @@ def load_checkpoint(directory, data_format="auto", prefix=None):
     checkpoint must hold every one of them (its optimizers and progress are left unread).
     Raises ValueError (NetworkPickleError) for bad input."""
     prefix = prefix or checkpoint_prefix(directory)
-    with open(os.path.join(directory, CONFIG_FILE), encoding="utf-8") as f:
-        config = json.load(f)
+    config_path = os.path.join(directory, CONFIG_FILE)
     try:
+        with open(config_path, encoding="utf-8") as f:
+            config = json.load(f)
+        if not isinstance(config, dict):
+            raise NetworkPickleError(f"it holds a {type(config).__name__}, not the networks G, D and Gs")
         networks = {key: _build(config[key], data_format) for key in NETWORK_KEYS}
-    except (KeyError, TypeError, ValueError) as error:
-        raise NetworkPickleError(f"{directory}/{CONFIG_FILE}: cannot rebuild the networks ({error})") from None
+    except (KeyError, TypeError, ValueError, RecursionError, OverflowError) as error:
+        text = f"no entry {error}" if isinstance(error, KeyError) else (
+            "nested too deeply" if isinstance(error, RecursionError) else " ".join(str(error).split())[:300])
+        raise NetworkPickleError(f"{config_path}: cannot rebuild the networks ({text})") from None
     try:
         status = official_checkpoint(networks).read(prefix)
         if os.path.basename(prefix) == CHECKPOINT_NAME:
