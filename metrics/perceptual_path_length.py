@@ -19,7 +19,7 @@ import tensorflow as tf
 from metrics.lpips import MIN_SIZE, load_lpips
 from metrics.metric_base import MetricBase, progress_bar
 from metrics.sources import MetricError
-from stylegan_tf.generate import synthesize
+from stylegan_tf.sampling import synthesize
 from stylegan_tf.ops import lerp
 
 SPACES = ("z", "w")
@@ -96,21 +96,21 @@ class PPL(MetricBase):
         rng = np.random.RandomState(self.seed)
         label_rng = np.random.RandomState([self.seed, 1])
         all_distances = []
-        bar = progress_bar(self.num_images, f"{self.name}: LPIPS-{self.net} distances of {self.num_images} path "
-                                             f"segments", unit="pair")
-        batch = min(self.minibatch_size, self.num_images)
-        for begin in range(0, self.num_images, batch):  # the last batch is padded: one trace
-            n = min(batch, self.num_images - begin)
-            latents = np.zeros([2 * batch, latent_size], np.float32)
-            latents[:2 * n] = rng.randn(2 * n, latent_size)
-            t = np.zeros([batch], np.float32)
-            t[:n] = rng.uniform(0.0, 1.0 if self.sampling == "full" else 0.0, [n])
-            labels = np.zeros([batch, label_size], np.float32)
-            if label_size:
-                labels[:n] = reals.dataset.get_random_labels_np(n, label_rng)
-            keys = np.stack([np.full(batch, self.seed), np.arange(begin, begin + batch)], axis=1).astype(np.int64)
-            all_distances.append(distances(latents, labels, t, keys).numpy()[:n])
-            bar.update(begin + n)
+        with progress_bar(self.num_images, f"{self.name}: LPIPS-{self.net} distances of {self.num_images} path "
+                                             f"segments", unit="pair") as bar:
+            batch = min(self.minibatch_size, self.num_images)
+            for begin in range(0, self.num_images, batch):  # the last batch is padded: one trace
+                n = min(batch, self.num_images - begin)
+                latents = np.zeros([2 * batch, latent_size], np.float32)
+                latents[:2 * n] = rng.randn(2 * n, latent_size)
+                t = np.zeros([batch], np.float32)
+                t[:n] = rng.uniform(0.0, 1.0 if self.sampling == "full" else 0.0, [n])
+                labels = np.zeros([batch, label_size], np.float32)
+                if label_size:
+                    labels[:n] = reals.dataset.get_random_labels_np(n, label_rng)
+                keys = np.stack([np.full(batch, self.seed), np.arange(begin, begin + batch)], axis=1).astype(np.int64)
+                all_distances.append(distances(latents, labels, t, keys).numpy()[:n])
+                bar.set(begin + n)
         all_distances = np.concatenate(all_distances)
         lo = np.percentile(all_distances, 1, method="lower")
         hi = np.percentile(all_distances, 99, method="higher")

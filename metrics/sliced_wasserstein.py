@@ -116,12 +116,12 @@ class SWD(MetricBase):
     def _descriptors(self, source, num_levels, rng):
         """Normalized descriptors ``[N * nhoods_per_image, C * 7 * 7]`` of each pyramid level of ``source``."""
         parts = [[] for _ in range(num_levels)]
-        bar = progress_bar(self.num_images, f"{self.name}: descriptors of {self.num_images} images of "
-                                            f"'{source.name}'")
         done = 0
-        for images in source.iterate(self.num_images, self.minibatch_size):
-            for level, pyramid_level in enumerate(laplacian_pyramid(images, num_levels)):
-                parts[level].append(get_descriptors(pyramid_level, self.nhood_size, self.nhoods_per_image, rng))
-            done += len(images)
-            bar.update(done)
+        with progress_bar(self.num_images, f"{self.name}: descriptors of {self.num_images} images of "
+                                           f"'{source.name}'") as bar:
+            for images in source.iterate(self.num_images, self.minibatch_size):
+                for level, pyramid_level in enumerate(laplacian_pyramid(images, num_levels)):
+                    parts[level].append(get_descriptors(pyramid_level, self.nhood_size, self.nhoods_per_image, rng))
+                done += len(images)
+                bar.set(done)
         return [finalize_descriptors(p) for p in parts]

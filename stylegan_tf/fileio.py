@@ -5,6 +5,7 @@ renamed into place, with the permissions an ordinary `open()` / `mkdir()` would 
 - `AtomicDirectory(path)`: a directory (datasets, SavedModels, extracted images). It refuses to replace what it was
   not told it may replace, never replaces a directory holding a protected path (e.g. the source of a dataset), cleans
   up after every failure, and removes the leftovers of writers that were killed (`kill -9`) before they finished.
+- `printable(name)`: a file name made safe to show on one console line (escaped control characters).
 """
 import contextlib
 import os
@@ -54,6 +55,31 @@ def write_text(path, text):
     """Write `text` (UTF-8) to `path` atomically (see `atomic_write`)."""
     with atomic_write(path, "w", encoding="utf-8") as f:
         f.write(text)
+
+
+def printable(text):
+    """`text` (a file name, a message) with each character that is not printable (newline, tab, terminal escape
+    codes, bidirectional overrides, ...) written as its Python escape (`\\n`, `\\x1b`, `\\u202e`), and each byte of a
+    file name that was not valid UTF-8 as `\\xNN`: it cannot break or rewrite the console line it is shown on."""
+    return "".join(char if char.isprintable() else _escape(char) for char in str(text))
+
+
+def _escape(char):
+    if 0xDC80 <= ord(char) <= 0xDCFF:  # a byte os.listdir could not decode (surrogateescape)
+        return f"\\x{ord(char) - 0xDC00:02x}"
+    return ascii(char)[1:-1]
+
+
+def check_directory_path(path, what="directory"):
+    """`InputError` unless `path` is a directory or can be made one: it, or the nearest of its parents that exists,
+    must be a directory (not a file, which `os.makedirs` would report as "File exists")."""
+    path = os.fspath(path)
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        where = "" if existing == os.path.abspath(path) else f": {printable(existing)}"
+        raise InputError(f"{what} {printable(path)}{where} is a file, not a directory")
 
 
 def _pid_alive(pid):

@@ -1,12 +1,15 @@
 """What every official-style network shares: static keyword arguments, layout and
 dtype settings, official variable names, the level-of-detail (lod) arithmetic."""
 import math
+from typing import NamedTuple, Optional
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from stylegan_tf import ops
+from stylegan_tf.errors import InputError
+from stylegan_tf.scopes import OfficialScope, reusing_variables
 
 
 class _Unset:
@@ -27,24 +30,29 @@ def resolve_data_format(data_format="auto"):
 
 
 def dtype_policy(dtype="float32"):
-    """Official ``dtype`` ('float32' / 'float16') or a Keras policy name -> a Keras policy name."""
+    """Official ``dtype`` ('float32', 'float16', 'float64') or a Keras policy name -> a Keras policy
+    name. As official, variables stay float32 whatever the activations' dtype."""
     if isinstance(dtype, keras.DTypePolicy):
         return dtype.name
-    policies = {"float32": "float32", "float16": "mixed_float16", "mixed_float16": "mixed_float16",
-                "bfloat16": "mixed_bfloat16", "mixed_bfloat16": "mixed_bfloat16"}
+    policies = {"float32": "float32", "float64": "float64", "float16": "mixed_float16",
+                "mixed_float16": "mixed_float16", "bfloat16": "mixed_bfloat16", "mixed_bfloat16": "mixed_bfloat16"}
     if dtype not in policies:
-        raise ValueError(f"dtype must be one of {sorted(policies)}, got {dtype!r}")
+        raise InputError(f"dtype must be one of {sorted(policies)}, got {dtype!r}")
     return policies[dtype]
 
 
-def nf_function(fmap_base, fmap_decay, fmap_max, res_log2):
-    """Official feature-map count per stage: ``min(int(base / 2**(stage*decay)), max)``;
-    raises ValueError if the highest stage a network of ``2**res_log2`` px uses gets none."""
+def nf_function(fmap_base, fmap_decay, fmap_max, res_log2, fmap_min=None):
+    """Official feature-map count per stage: ``min(int(base / 2**(stage*decay)), max)`` (StyleGAN2:
+    ``np.clip(..., fmap_min, fmap_max)``, so ``fmap_max`` wins over a larger ``fmap_min``); raises
+    ValueError if the highest stage a network of ``2**res_log2`` px uses gets none."""
     def nf(stage):
-        return min(int(fmap_base / (2.0 ** (stage * fmap_decay))), fmap_max)
+        count = int(fmap_base / (2.0 ** (stage * fmap_decay)))
+        if fmap_min is not None:
+            count = max(count, int(fmap_min))
+        return min(count, fmap_max)
 
     if nf(res_log2 - 1) < 1:
-        raise ValueError(f"fmap_base={fmap_base} with fmap_decay={fmap_decay} leaves no feature maps at "
+        raise InputError(f"fmap_base={fmap_base} with fmap_decay={fmap_decay} leaves no feature maps at "
                          f"{2 ** res_log2}x{2 ** res_log2}: increase fmap_base")
     return nf
 
@@ -52,7 +60,7 @@ def nf_function(fmap_base, fmap_decay, fmap_max, res_log2):
 def resolution_log2(resolution):
     res_log2 = int(np.log2(resolution))
     if resolution != 2 ** res_log2 or resolution < 4:
-        raise ValueError(f"resolution must be a power of two >= 4, got {resolution}")
+        raise InputError(f"resolution must be a power of two >= 4, got {resolution}")
     return res_log2
 
 
@@ -93,46 +101,83 @@ def plan_resolutions(lod, res_log2, structure, top_log2=None):
     return top_log2, max(top_log2 - 1, 2)
 
 
-def grow_images(x, block, to_rgb, lod, res_log2, top_log2, fade_from, data_format):
+class Level(NamedTuple):
+    """One level of progressive growing: the block of resolution ``2**r`` and its RGB layer
+    (G: ``ToRGB_lod{k}``, run on the block's output; D: ``FromRGB_lod{k}``, feeding the block;
+    None where a 'fixed' network has none)."""
+
+    block: keras.layers.Layer
+    rgb: Optional[keras.layers.Layer]
+
+
+def grow_images(x, levels, lod, res_log2, top_log2, fade_from, data_format, upsample=None, **block_kwargs):
     """The generator side of progressive growing.
 
-    Runs ``x = block(x, r)`` for r = 2 .. ``top_log2`` and fades the images ``to_rgb(x, r)``
-    of the levels r >= ``fade_from``: each level's image is
-    ``lerp_clip(to_rgb(x, r), upscale(previous image), lod - (res_log2 - r))``, so at
-    ``lod = k + f`` the result is the ``R / 2^k`` image faded by ``f`` towards the upscaled
-    ``R / 2^(k+1)`` one (official 'linear' graph; 'recursive' when only the top two levels
-    fade). Returns the (internal-layout) images at ``2**top_log2`` px.
+    ``levels``: ``{r: Level}`` for r = 2 .. ``res_log2``. Runs ``x = levels[r].block(x,
+    **block_kwargs)`` for r = 2 .. ``top_log2`` and fades the images ``levels[r].rgb(x, **block_kwargs)``
+    of the levels r >= ``fade_from``: with ``t = lod - (res_log2 - r)`` each level's image is
+    ``lerp_clip(rgb(x), upsample(previous image, t), t)``, so at ``lod = k + f`` the result is the
+    ``R / 2^k`` image faded by ``f`` towards the upsampled ``R / 2^(k+1)`` one (official 'linear' graph;
+    'recursive' when only the top two levels fade). ``upsample(images, t)``: 2x, nearest by default
+    (StyleGAN, ProGAN). Returns the (internal-layout) images at ``2**top_log2`` px.
     """
+    upsample = upsample or (lambda images, t: ops.upscale2d(images, 2, data_format))
     images = None
     for r in range(2, top_log2 + 1):
-        x = block(x, r)
+        x = levels[r].block(x, **block_kwargs)
         if r < fade_from:
             continue
-        img = to_rgb(x, r)
-        images = img if images is None else ops.lerp_clip(img, ops.upscale2d(images, 2, data_format),
-                                                          lod - (res_log2 - r))
+        img = levels[r].rgb(x, **block_kwargs)
+        t = lod - (res_log2 - r)
+        images = img if images is None else ops.lerp_clip(img, upsample(images, t), t)
     return images
 
 
-def grow_features(images, from_rgb, block, lod, res_log2, top_log2, fade_from, data_format):
+def grow_features(images, levels, lod, res_log2, top_log2, fade_from, data_format, downsample=None,
+                  **block_kwargs):
     """The discriminator side of progressive growing.
 
-    ``images``: internal-layout images of any size >= ``2**top_log2`` (box-downscaled to it).
-    ``x = from_rgb(images, top_log2)``, then for r = ``top_log2`` .. 3: ``x = block(x, r)``
-    (to ``2**(r-1)`` px), faded where r - 1 >= ``fade_from`` with ``from_rgb`` of the images
-    downscaled to ``2**(r-1)``: ``lerp_clip(x, from_rgb(...), lod - (res_log2 - r))``.
-    Returns the 4x4 features (input of the 4x4 block).
+    ``images``: internal-layout images of any size >= ``2**top_log2`` (box-downscaled to it);
+    ``levels``: ``{r: Level}``. ``x = levels[top_log2].rgb(images)``, then for r = ``top_log2`` .. 3:
+    ``x = levels[r].block(x, **block_kwargs)`` (to ``2**(r-1)`` px), faded where r - 1 >=
+    ``fade_from`` with the ``rgb`` layer of level r - 1 on the images ``downsample``d to ``2**(r-1)``
+    (2x, box by default): ``lerp_clip(x, rgb(...), lod - (res_log2 - r))``. Returns the output of the
+    4x4 block.
     """
+    downsample = downsample or (lambda t: ops.downscale2d(t, 2, data_format))
     size_log2 = int(np.log2(ops.spatial_size(images, data_format)[0]))
     images = ops.downscale2d(images, 2 ** (size_log2 - top_log2), data_format)
-    x = from_rgb(images, top_log2)
+    x = levels[top_log2].rgb(images)
     for r in range(top_log2, 2, -1):
-        x = block(x, r)
+        x = levels[r].block(x, **block_kwargs)
         if r - 1 < fade_from:
             continue
-        images = ops.downscale2d(images, 2, data_format)
-        x = ops.lerp_clip(x, from_rgb(images, r - 1), lod - (res_log2 - r))
-    return x
+        images = downsample(images)
+        x = ops.lerp_clip(x, levels[r - 1].rgb(images), lod - (res_log2 - r))
+    return levels[2].block(x, **block_kwargs)
+
+
+def style_mix(mapping, dlatents, latents_in, labels_in, cur_layers, mixing_prob, draws=None, rng=None):
+    """Official style mixing regularization of ``dlatents [N, L, D]`` (the mapping of ``latents_in``):
+    the layers ``>= cutoff`` take the dlatents of a second latent batch; with probability
+    ``1 - mixing_prob`` the cutoff is ``cur_layers`` (no mixing). The draws, in official order: second
+    latents (normal), a uniform number, the cutoff (an integer in ``[1, max(cur_layers, 2))``); from ``rng``
+    (a ``tf.random.Generator``) if given, or ``draws = (latents2, uniform, cutoff)`` replacing them."""
+    if draws is None:
+        if rng is None:
+            latents2 = tf.random.normal(tf.shape(latents_in))
+            uniform = tf.random.uniform([])
+            cutoff = tf.random.uniform([], 1, tf.maximum(cur_layers, 2), dtype=tf.int32)
+        else:
+            latents2 = rng.normal(tf.shape(latents_in))
+            uniform = rng.uniform([])
+            cutoff = rng.uniform([], 1, tf.maximum(cur_layers, 2), dtype=tf.int32)
+    else:
+        latents2, uniform, cutoff = draws
+    dlatents2 = mapping(latents2, labels_in)
+    mixing_cutoff = tf.where(uniform < mixing_prob, tf.cast(cutoff, tf.int32), cur_layers)
+    layer_idx = tf.range(int(dlatents.shape[1]))[None, :, None]
+    return tf.where(layer_idx < mixing_cutoff, dlatents, tf.cast(dlatents2, dlatents.dtype))
 
 
 def scope_tree(named_variables):
@@ -149,13 +194,14 @@ def scope_tree(named_variables):
     return root
 
 
-class OfficialNetwork(keras.Model):
-    """Base of the official networks (a ``keras.Model``).
+class OfficialNetwork(OfficialScope, keras.Model):
+    """Base of the official networks (a ``keras.Model`` and the root official scope).
 
     Subclasses set ``build_func_name`` and ``DEFAULTS`` (the official keyword arguments
     with their defaults). ``static_kwargs`` keeps exactly the keyword arguments passed at
     construction (what an official pickle stores); ``kwargs`` merges them over the
-    defaults. Variables are reachable by their official names (``official_variables``).
+    defaults. Variables are reachable by their official names (``official_variables``): the
+    network's own (``lod`` ...) and its blocks' and layers', in official creation order.
     """
 
     build_func_name = None
@@ -168,23 +214,25 @@ class OfficialNetwork(keras.Model):
         self.kwargs = {**self.DEFAULTS, **self.static_kwargs}
         super().__init__(name=name, dtype=dtype_policy(self.kwargs.get("dtype", "float32")))
         self.data_format = resolve_data_format(data_format)
-        self._units = []  # (scope, layer) in official creation order
-
-    def _unit(self, scope, layer, *build_args):
-        """Build ``layer`` now and register its variables under ``scope``."""
-        layer.build(*build_args)
-        self._units.append((scope, layer))
-        return layer
+        self._official = []
 
     def _own_variable(self, name, shape, initializer, trainable=False):
-        """A network-level variable (``lod``, ``dlatent_avg``, ``noise%d``, ``const`` ...).
-        Non-trainables aggregate by mean, so replicas may update them (``dlatent_avg``: the
-        mean of the per-replica updates is the update of the global batch)."""
-        var = self.add_weight(name=name.replace("/", "_"), shape=tuple(shape), initializer=initializer,
-                              trainable=trainable, dtype="float32", autocast=False,
-                              aggregation="none" if trainable else "mean")
-        self._units.append((name, var))
-        return var
+        """A network-level variable (``lod``, ``dlatent_avg``, ``noise%d``). Non-trainables
+        aggregate by mean, so replicas may update them (``dlatent_avg``: the mean of the
+        per-replica updates is the update of the global batch)."""
+        return self.add_official_weight(name, shape, initializer, trainable,
+                                        aggregation="none" if trainable else "mean")
+
+    def variant(self, **overrides):
+        """This network built again with its static keyword arguments updated by ``overrides``, on
+        this network's variables (shared, not copied), as the official code applies run-time
+        keyword arguments (``nonlinearity='relu'``, ``blur_filter=None``, ``dtype='float64'`` ...).
+        Components are rebuilt the same way. Raises ``VariableMismatchError`` if the overrides
+        need a variable this network lacks or has with another shape (e.g. ``resolution``)."""
+        components = {key: comp.variant(**overrides) for key, comp in self.components.items()}
+        with reusing_variables(self.official_variables()):
+            return type(self)(name=self.name, data_format=self.data_format, **components,
+                              **{**self.static_kwargs, **overrides})
 
     def _resolve(self, name, value):
         return self.kwargs[name] if value is UNSET else value
@@ -198,7 +246,7 @@ class OfficialNetwork(keras.Model):
         k = self.kwargs
         size_log2 = resolution_log2(int(images_in.shape[-1]))
         if size_log2 > self.res_log2 or images_in.shape[1] != k["num_channels"]:
-            raise ValueError(f"{self.name} expects images [N, {k['num_channels']}, r, r] with r <= "
+            raise InputError(f"{self.name} expects images [N, {k['num_channels']}, r, r] with r <= "
                              f"{k['resolution']}, got {list(images_in.shape)}")
         return size_log2
 
@@ -206,16 +254,6 @@ class OfficialNetwork(keras.Model):
     def components(self):
         """Sub-networks by official component name (``{'synthesis': ..., 'mapping': ...}``)."""
         return {}
-
-    def official_variables(self):
-        """``[(name, variable)]`` of this network's own variables (not its components')."""
-        out = []
-        for scope, unit in self._units:
-            if isinstance(unit, keras.layers.Layer):
-                out.extend((f"{scope}/{n}", v) for n, v in unit.official_variables())
-            else:
-                out.append((scope, unit))
-        return out
 
     def all_official_variables(self):
         """Own variables, then each component's prefixed with its network name."""

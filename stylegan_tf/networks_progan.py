@@ -18,11 +18,11 @@ above the current resolution are skipped when it is known (concrete ``lod`` with
 'recursive' structure, G's ``resolution`` argument, images smaller than R given to D).
 """
 import keras
-import numpy as np
 import tensorflow as tf
 
-from stylegan_tf import layers, ops
-from stylegan_tf.network_base import (UNSET, DiscriminatorBase, OfficialNetwork, grow_features, grow_images,
+from stylegan_tf import blocks, ops
+from stylegan_tf.errors import InputError
+from stylegan_tf.network_base import (UNSET, DiscriminatorBase, Level, OfficialNetwork, grow_features, grow_images,
                                       nf_function, plan_resolutions, resolution_log2)
 
 STRUCTURES = (None, "linear", "recursive")
@@ -37,7 +37,7 @@ class _ProGANNetwork(OfficialNetwork):
         super().__init__(name, data_format, **static_kwargs)
         k = self.kwargs
         if k["fused_scale"] not in (True, False):
-            raise ValueError(f"fused_scale must be True or False (ProGAN has no 'auto'), got {k['fused_scale']!r}")
+            raise InputError(f"fused_scale must be True or False (ProGAN has no 'auto'), got {k['fused_scale']!r}")
         self._check_structure(k["structure"])
         self.res_log2 = resolution_log2(k["resolution"])
         self.nf = nf_function(k["fmap_base"], k["fmap_decay"], k["fmap_max"], self.res_log2)
@@ -46,7 +46,7 @@ class _ProGANNetwork(OfficialNetwork):
     @staticmethod
     def _check_structure(structure):
         if structure not in STRUCTURES:
-            raise ValueError(f"structure must be one of {STRUCTURES}, got {structure!r}")
+            raise InputError(f"structure must be one of {STRUCTURES}, got {structure!r}")
         return structure
 
     def _structure(self, structure, is_template_graph):
@@ -56,12 +56,9 @@ class _ProGANNetwork(OfficialNetwork):
             return "linear" if self._resolve("is_template_graph", is_template_graph) else "recursive"
         return structure
 
-    def _conv(self, scope, fmaps, kernel, fmaps_in, res, gain=np.sqrt(2), **kwargs):
-        """An equalized-LR conv with bias named ``scope`` for ``[N, fmaps_in, res, res]`` inputs."""
-        layer = layers.Conv2D(fmaps, kernel, gain=gain, use_wscale=self.kwargs["use_wscale"],
-                              name=scope.split("/")[-1], data_format=self.data_format, dtype=self.dtype_policy,
-                              **kwargs)
-        return self._unit(scope, layer, self.fmap_shape(fmaps_in, res))
+    def _options(self):
+        """Options of every layer: equalized learning rate, layout, dtype policy."""
+        return dict(use_wscale=self.kwargs["use_wscale"], data_format=self.data_format, dtype=self.dtype_policy)
 
 
 class G_paper(_ProGANNetwork):  # noqa: N801 (official name)
@@ -85,27 +82,22 @@ class G_paper(_ProGANNetwork):  # noqa: N801 (official name)
         super().__init__(name, data_format, **static_kwargs)
         k, nf = self.kwargs, self.nf
         self.latent_size = nf(0) if k["latent_size"] is None else k["latent_size"]
-        self.nonlinearity = "lrelu" if k["use_leakyrelu"] else "relu"
-        common = dict(data_format=self.data_format, dtype=self.dtype_policy)
-
-        self.dense = self._unit("4x4/Dense", layers.Dense(
-            nf(1) * 16, gain=np.sqrt(2) / 4, use_wscale=k["use_wscale"], use_bias=False, name="Dense", **common),
-            [None, self.latent_size + k["label_size"]])
-        self.dense_bias = self._unit("4x4/Dense", layers.Bias(name="bias", **common), self.fmap_shape(nf(1), 4))
-        self.convs = {2: [self._conv("4x4/Conv", nf(1), 3, nf(1), 4)]}
-        self.torgb = {2: self._to_rgb_layer(2)}
-        for r in range(3, self.res_log2 + 1):
-            res, fmaps_in = 2 ** r, nf(r - 2)
-            up_name = "Conv0_up" if k["fused_scale"] else "Conv0"
-            self.convs[r] = [self._conv(f"{res}x{res}/{up_name}", nf(r - 1), 3, fmaps_in, res // 2, resample="up",
-                                        fused_scale=k["fused_scale"]),
-                             self._conv(f"{res}x{res}/Conv1", nf(r - 1), 3, nf(r - 1), res)]
-            self.torgb[r] = self._to_rgb_layer(r)
+        options = self._options()
+        epilogue = dict(nonlinearity="lrelu" if k["use_leakyrelu"] else "relu", use_pixel_norm=k["use_pixelnorm"],
+                        pixel_norm_epsilon=k["pixelnorm_epsilon"], **options)
+        self.levels = {}
+        shape = [None, self.latent_size + k["label_size"]]
+        for r in range(2, self.res_log2 + 1):
+            if r == 2:
+                block = blocks.generator_input_block(blocks.dense_input(nf(1), **epilogue), nf(1), **epilogue)
+            else:
+                block = blocks.generator_block(2 ** r, nf(r - 1), up_name="Conv0_up" if k["fused_scale"] else "Conv0",
+                                               fused_scale=k["fused_scale"], **epilogue)
+            self.build_child(block, shape)
+            shape = block.compute_output_shape(shape)
+            rgb = self.build_child(blocks.to_rgb(self.res_log2 - r, k["num_channels"], **options), shape)
+            self.levels[r] = Level(block, rgb)
         self.built = True
-
-    def _to_rgb_layer(self, r):
-        return self._conv(f"ToRGB_lod{self.res_log2 - r}", self.kwargs["num_channels"], 1, self.nf(r - 1), 2 ** r,
-                          gain=1)
 
     @property
     def input_shapes(self):
@@ -115,24 +107,6 @@ class G_paper(_ProGANNetwork):  # noqa: N801 (official name)
     def official_output_shape(self):
         k = self.kwargs
         return [None, k["num_channels"], k["resolution"], k["resolution"]]
-
-    def _epilogue(self, x):
-        """Activation, then pixel norm over channels (``use_pixelnorm``)."""
-        x = layers.activation(x, self.nonlinearity)
-        if self.kwargs["use_pixelnorm"]:
-            x = ops.pixel_norm(x, ops.channel_axis(self.data_format), self.kwargs["pixelnorm_epsilon"])
-        return x
-
-    def _block(self, x, r):
-        """Features at ``2**(r-1)`` px (the latent vector ``[N, L]`` for r = 2) -> at ``2**r`` px."""
-        if r == 2:
-            if self.kwargs["normalize_latents"]:
-                x = ops.pixel_norm(x, 1, self.kwargs["pixelnorm_epsilon"])
-            x = tf.reshape(self.dense(x), [-1, self.nf(1), 4, 4])
-            x = self._epilogue(self.dense_bias(ops.to_internal(x, self.data_format)))
-        for conv in self.convs[r]:
-            x = self._epilogue(conv(x))
-        return x
 
     def call(self, latents_in, labels_in=None, *, lod=None, resolution=None, structure=UNSET,
              is_template_graph=UNSET, **_kwargs):
@@ -149,17 +123,19 @@ class G_paper(_ProGANNetwork):  # noqa: N801 (official name)
             lod = self.lod
         top_log2 = None if resolution is None else resolution_log2(resolution)
         if top_log2 is not None and top_log2 > self.res_log2:
-            raise ValueError(f"resolution {resolution} exceeds the network's {k['resolution']}")
+            raise InputError(f"resolution {resolution} exceeds the network's {k['resolution']}")
         top_log2, fade_from = plan_resolutions(lod, self.res_log2, structure, top_log2)
 
         dtype = self.compute_dtype
         x = tf.cast(latents_in, dtype)
         if k["label_size"]:
             if labels_in is None:
-                raise ValueError(f"{self.name} is conditional (label_size {k['label_size']}): labels are needed")
+                raise InputError(f"{self.name} is conditional (label_size {k['label_size']}): labels are needed")
             x = tf.concat([x, tf.cast(labels_in, dtype)], axis=1)
-        images = grow_images(x, self._block, lambda x, r: self.torgb[r](x), tf.cast(lod, dtype), self.res_log2,
-                             top_log2, fade_from, self.data_format)
+        if k["normalize_latents"]:
+            x = ops.pixel_norm(x, 1, k["pixelnorm_epsilon"])
+        images = grow_images(x, self.levels, tf.cast(lod, dtype), self.res_log2, top_log2, fade_from,
+                             self.data_format)
         if resolution is None:
             images = ops.upscale2d(images, 2 ** (self.res_log2 - top_log2), self.data_format)
         return ops.to_public(images, self.data_format)
@@ -185,41 +161,20 @@ class D_paper(_ProGANNetwork, DiscriminatorBase):  # noqa: N801
     def __init__(self, name="D", data_format="auto", **static_kwargs):
         super().__init__(name, data_format, **static_kwargs)
         k, nf = self.kwargs, self.nf
-        common = dict(data_format=self.data_format, dtype=self.dtype_policy)
-        self.fromrgb, self.convs = {}, {}
+        options = self._options()
+        self.levels = {}
         for r in range(self.res_log2, 1, -1):
-            res = 2 ** r
-            self.fromrgb[r] = self._conv(f"FromRGB_lod{self.res_log2 - r}", nf(r - 1), 1, k["num_channels"], res)
-            if r >= 3:
-                conv0 = self._conv(f"{res}x{res}/Conv0", nf(r - 1), 3, nf(r - 1), res)
-                if k["fused_scale"]:
-                    conv1 = self._conv(f"{res}x{res}/Conv1_down", nf(r - 2), 3, nf(r - 1), res, resample="down",
-                                       fused_scale=True)
-                else:  # bias and activation come before the pooling (see _block)
-                    conv1 = self._conv(f"{res}x{res}/Conv1", nf(r - 2), 3, nf(r - 1), res)
-                self.convs[r] = [conv0, conv1]
-        self.mbstd = (layers.MinibatchStddev(k["mbstd_group_size"], 1, name="MinibatchStddev", **common)
-                      if k["mbstd_group_size"] > 1 else None)
-        wscale = k["use_wscale"]
-        self.convs[2] = [
-            self._conv("4x4/Conv", nf(1), 3, nf(1) + (1 if self.mbstd is not None else 0), 4),
-            self._unit("4x4/Dense0", layers.Dense(nf(0), gain=np.sqrt(2), use_wscale=wscale, name="Dense0", **common),
-                       [None, nf(1) * 16]),
-            self._unit("4x4/Dense1", layers.Dense(1, gain=1, use_wscale=wscale, name="Dense1", **common),
-                       [None, nf(0)])]
+            rgb = self.build_child(blocks.from_rgb(self.res_log2 - r, nf(r - 1), "lrelu", **options),
+                                   self.fmap_shape(k["num_channels"], 2 ** r))
+            if r >= 3:  # unfused: bias and activation come before the pooling
+                block = blocks.discriminator_block(2 ** r, nf(r - 1), nf(r - 2), "lrelu",
+                                                   downscale="conv" if k["fused_scale"] else "pool",
+                                                   fused_scale=True, **options)
+            else:
+                block = blocks.discriminator_output_block(nf(1), nf(0), 1, "lrelu",
+                                                          mbstd_group_size=k["mbstd_group_size"], **options)
+            self.levels[r] = Level(self.build_child(block, self.fmap_shape(nf(r - 1), 2 ** r)), rgb)
         self.built = True
-
-    def _block(self, x, r):
-        """Features at ``2**r`` px -> at ``2**(r-1)`` px (scores ``[N, 1]`` for r = 2)."""
-        if r >= 3:
-            conv0, conv1 = self.convs[r]
-            x = layers.activation(conv1(layers.activation(conv0(x), "lrelu")), "lrelu")
-            return x if self.kwargs["fused_scale"] else ops.downscale2d(x, 2, self.data_format)
-        conv, dense0, dense1 = self.convs[2]
-        if self.mbstd is not None:
-            x = self.mbstd(x)
-        x = layers.activation(conv(x), "lrelu")
-        return dense1(layers.activation(dense0(x), "lrelu"))
 
     def call(self, images_in, labels_in=None, *, lod=None, structure=UNSET, is_template_graph=UNSET, **_kwargs):
         """``images [N, C, r, r]`` (NCHW, r <= R) -> ``scores [N, 1]``. ``lod``: a scalar
@@ -231,10 +186,8 @@ class D_paper(_ProGANNetwork, DiscriminatorBase):  # noqa: N801
         top_log2, fade_from = plan_resolutions(lod, self.res_log2, structure,
                                                in_log2 if in_log2 < self.res_log2 else None)
         dtype = self.compute_dtype
-        x = grow_features(ops.to_internal(tf.cast(images_in, dtype), self.data_format),
-                          lambda img, r: layers.activation(self.fromrgb[r](img), "lrelu"), self._block,
-                          tf.cast(lod, dtype), self.res_log2, top_log2, fade_from, self.data_format)
-        return self._block(x, 2)
+        return grow_features(ops.to_internal(tf.cast(images_in, dtype), self.data_format), self.levels,
+                             tf.cast(lod, dtype), self.res_log2, top_log2, fade_from, self.data_format)
 
 
 NETWORKS = {cls.build_func_name: keras.saving.register_keras_serializable(package="stylegan_tf")(cls)

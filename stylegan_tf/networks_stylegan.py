@@ -14,34 +14,31 @@ the static ``resolution`` argument of G / the image size given to D (what the tr
 step uses: one trace per resolution, ``lod`` a tensor). Otherwise (symbolic ``lod``,
 'linear' structure) every block runs and the fade is ``lerp_clip`` (official 'linear').
 """
+import itertools
+
 import keras
-import numpy as np
 import tensorflow as tf
 
-from stylegan_tf import layers, ops
-from stylegan_tf.network_base import (UNSET, DiscriminatorBase, OfficialNetwork, grow_features, grow_images,
-                                      nf_function, plan_resolutions, resolution_log2)
+from stylegan_tf import blocks, layers, ops
+from stylegan_tf.errors import InputError
+from stylegan_tf.network_base import (UNSET, DiscriminatorBase, Level, OfficialNetwork, grow_features, grow_images,
+                                      nf_function, plan_resolutions, resolution_log2, style_mix)
 
 STRUCTURES = ("auto", "fixed", "linear", "recursive")
+NONLINEARITIES = ("lrelu", "relu")
 
 
 def _check_structure(structure):
     if structure not in STRUCTURES:
-        raise ValueError(f"structure must be one of {STRUCTURES}, got {structure!r}")
+        raise InputError(f"structure must be one of {STRUCTURES}, got {structure!r}")
     return structure
-
-
-def _check_nonlinearity(nonlinearity):
-    if nonlinearity not in layers.NONLINEARITIES:
-        raise ValueError(f"nonlinearity must be one of {layers.NONLINEARITIES}, got {nonlinearity!r}")
-    return nonlinearity
 
 
 class G_mapping(OfficialNetwork):  # noqa: N801 (official name)
     """Mapping network: ``latents [N, latent_size]`` (+ ``labels [N, label_size]``) ->
     ``dlatents [N, dlatent_broadcast, dlatent_size]`` (or ``[N, dlatent_size]`` without
     broadcast). z is pixel-normalized, then ``mapping_layers`` equalized-LR dense layers
-    with ``mapping_lrmul``."""
+    with ``mapping_lrmul`` (``dense_options``: StyleGAN's gain sqrt(2) in the weights)."""
 
     build_func_name = "G_mapping"
     DEFAULTS = dict(latent_size=512, label_size=0, dlatent_size=512, dlatent_broadcast=None,
@@ -51,20 +48,26 @@ class G_mapping(OfficialNetwork):  # noqa: N801 (official name)
     def __init__(self, name="G_mapping", data_format="auto", **static_kwargs):
         super().__init__(name, data_format, **static_kwargs)
         k = self.kwargs
-        self.nonlinearity = _check_nonlinearity(k["mapping_nonlinearity"])
+        nonlinearity = layers.check_nonlinearity(k["mapping_nonlinearity"], NONLINEARITIES)
+        common = dict(data_format=self.data_format, dtype=self.dtype_policy)
         in_size = k["latent_size"]
+        self.label_concat = None
         if k["label_size"]:
-            self.label_weight = self._own_variable("LabelConcat/weight", [k["label_size"], k["latent_size"]],
-                                                   "random_normal", trainable=True)
+            self.label_concat = self.build_child(layers.LabelConcat(name="LabelConcat", **common),
+                                                 [None, k["latent_size"]], [None, k["label_size"]])
             in_size *= 2
         self.dense_layers = []
         for idx in range(k["mapping_layers"]):
             fmaps = k["dlatent_size"] if idx == k["mapping_layers"] - 1 else k["mapping_fmaps"]
-            layer = layers.Dense(fmaps, gain=np.sqrt(2), use_wscale=k["use_wscale"], lrmul=k["mapping_lrmul"],
-                                 data_format=self.data_format, dtype=self.dtype_policy, name=f"Dense{idx}")
-            self.dense_layers.append(self._unit(f"Dense{idx}", layer, [None, in_size]))
+            self.dense_layers.append(self.build_child(layers.Dense(
+                fmaps, lrmul=k["mapping_lrmul"], nonlinearity=nonlinearity, name=f"Dense{idx}",
+                **self.dense_options(), **common), [None, in_size]))
             in_size = fmaps
         self.built = True
+
+    def dense_options(self):
+        """Options of the dense layers besides their size, lrmul and activation."""
+        return dict(use_wscale=self.kwargs["use_wscale"])
 
     @property
     def input_shapes(self):
@@ -80,13 +83,12 @@ class G_mapping(OfficialNetwork):  # noqa: N801 (official name)
     def call(self, latents_in, labels_in=None):
         k = self.kwargs
         x = tf.cast(latents_in, self.compute_dtype)
-        if k["label_size"]:
-            labels = tf.cast(labels_in, self.compute_dtype)
-            x = tf.concat([x, tf.matmul(labels, tf.cast(self.label_weight, self.compute_dtype))], axis=1)
+        if self.label_concat is not None:
+            x = self.label_concat(x, tf.cast(labels_in, self.compute_dtype))
         if k["normalize_latents"]:
             x = ops.pixel_norm(x, axis=1)
         for layer in self.dense_layers:
-            x = layers.activation(layer(x), self.nonlinearity)
+            x = layer(x)
         if k["dlatent_broadcast"] is not None:
             x = tf.tile(x[:, None], [1, k["dlatent_broadcast"], 1])
         return x
@@ -95,9 +97,11 @@ class G_mapping(OfficialNetwork):  # noqa: N801 (official name)
 class G_synthesis(OfficialNetwork):  # noqa: N801
     """Synthesis network: ``dlatents [N, num_layers, dlatent_size]`` -> ``images [N, C, R, R]``.
 
-    Learned 4x4 constant (or a dense layer), then per resolution an up-conv and a conv,
-    each followed by the layer epilogue (noise, bias, lrelu, instance norm, style mod);
-    ``ToRGB_lod{k}`` per level. ``num_layers = 2 * log2(R) - 2``.
+    Blocks (``stylegan_tf.blocks``): ``4x4`` holds the learned constant ``Const`` (or a
+    ``Dense`` input) and ``Conv``, every larger one ``Conv0_up`` (up-conv, blur) and ``Conv1``,
+    each layer followed by the layer epilogue (noise, bias, lrelu, instance norm, style mod) with
+    the dlatent and noise of its index (0, 1, 2 ... in creation order); ``ToRGB_lod{k}`` per
+    level (``levels``). ``num_layers = 2 * log2(R) - 2``.
     """
 
     build_func_name = "G_synthesis"
@@ -114,67 +118,48 @@ class G_synthesis(OfficialNetwork):  # noqa: N801
         self.res_log2 = resolution_log2(k["resolution"])
         self.num_layers = self.res_log2 * 2 - 2
         nf = nf_function(k["fmap_base"], k["fmap_decay"], k["fmap_max"], self.res_log2)
-        _check_nonlinearity(k["nonlinearity"])
+        layers.check_nonlinearity(k["nonlinearity"], NONLINEARITIES)
         _check_structure(k["structure"])
         layers.check_fused_scale(k["fused_scale"])
-        common = dict(data_format=self.data_format, dtype=self.dtype_policy)
         num_styles = self.num_layers if k["use_styles"] else 1
         self.dlatents_shape = [None, num_styles, k["dlatent_size"]]
-        gain = np.sqrt(2)
+        common = dict(data_format=self.data_format, dtype=self.dtype_policy)
+        epilogue = dict(use_wscale=k["use_wscale"], nonlinearity=k["nonlinearity"], use_noise=k["use_noise"],
+                        use_pixel_norm=k["use_pixel_norm"], use_instance_norm=k["use_instance_norm"],
+                        dlatent_size=k["dlatent_size"] if k["use_styles"] else None, **common)
 
+        # Blocks 4x4 .. R; each layer takes the next style and noise index (official layer_idx).
+        indices = itertools.count()
+        first = (layers.ConstInput(nf(1), name="Const", layer_index=next(indices), **epilogue)
+                 if k["const_input_layer"] else blocks.dense_input(nf(1), layer_index=next(indices), **epilogue))
+        block_list = [blocks.generator_input_block(first, nf(1), layer_indices=indices, **epilogue)]
+        block_list += [blocks.generator_block(2 ** r, nf(r - 1), layer_indices=indices, fused_scale=k["fused_scale"],
+                                              blur_filter=k["blur_filter"] or None, **epilogue)
+                       for r in range(3, self.res_log2 + 1)]
+
+        # Official creation order: lod, noise%d, then each block followed by its ToRGB.
         self.lod = self._own_variable("lod", [], "zeros")
-        self.noise_vars = []
-        if k["use_noise"]:
-            for idx in range(self.num_layers):
-                res = 2 ** (idx // 2 + 2)
-                self.noise_vars.append(self._own_variable(f"noise{idx}", [1, 1, res, res], "random_normal"))
-
-        def epilogue(scope, shape):
-            layer = layers.LayerEpilogue(
-                use_noise=k["use_noise"], use_pixel_norm=k["use_pixel_norm"],
-                use_instance_norm=k["use_instance_norm"], use_styles=k["use_styles"],
-                nonlinearity=k["nonlinearity"], use_wscale=k["use_wscale"], name=scope.split("/")[-1], **common)
-            return self._unit(scope, layer, shape, k["dlatent_size"])
-
-        fmap_shape = self.fmap_shape
-
-        # 4x4: constant (or dense) input, then a 3x3 conv.
-        c4 = self.input_fmaps = nf(1)
-        if k["const_input_layer"]:
-            self.const = self._own_variable("4x4/Const/const", [1, c4, 4, 4], "ones", trainable=True)
-            self.input_layer = None
-            self.input_epilogue = epilogue("4x4/Const", fmap_shape(c4, 4))
-        else:
-            self.input_layer = self._unit("4x4/Dense", layers.Dense(
-                c4 * 16, gain=gain / 4, use_wscale=k["use_wscale"], use_bias=False, name="Dense", **common),
-                [None, k["dlatent_size"]])
-            self.input_epilogue = epilogue("4x4/Dense", fmap_shape(c4, 4))
-        self.convs = {2: [(self._unit("4x4/Conv", layers.Conv2D(
-            c4, 3, gain=gain, use_wscale=k["use_wscale"], use_bias=False, name="Conv", **common),
-            fmap_shape(c4, 4)), epilogue("4x4/Conv", fmap_shape(c4, 4)))]}
-
-        def to_rgb(res_log2, fmaps):
-            scope = f"ToRGB_lod{self.res_log2 - res_log2}"
-            return self._unit(scope, layers.Conv2D(k["num_channels"], 1, gain=1, use_wscale=k["use_wscale"],
-                                                   name=scope, **common), fmap_shape(fmaps, 2 ** res_log2))
-
+        self.noise_vars = [
+            self._own_variable(f"noise{layer.layer_index}", [1, 1, block.resolution, block.resolution],
+                               keras.initializers.RandomNormal(0.0, 1.0))
+            for block in block_list for layer in block.sublayers if layer.use_noise]
         fixed = k["structure"] == "fixed"
-        self.torgb = {} if fixed else {2: to_rgb(2, c4)}
-        self.blur = layers.Blur2D(k["blur_filter"], name="Blur2D", **common) if k["blur_filter"] else None
-        for r in range(3, self.res_log2 + 1):
-            res, c_in, c_out = 2 ** r, nf(r - 2), nf(r - 1)
-            up = self._unit(f"{res}x{res}/Conv0_up", layers.Conv2D(
-                c_out, 3, gain=gain, use_wscale=k["use_wscale"], use_bias=False, resample="up",
-                fused_scale=k["fused_scale"], name="Conv0_up", **common), fmap_shape(c_in, res // 2))
-            up_epi = epilogue(f"{res}x{res}/Conv0_up", fmap_shape(c_out, res))
-            conv = self._unit(f"{res}x{res}/Conv1", layers.Conv2D(
-                c_out, 3, gain=gain, use_wscale=k["use_wscale"], use_bias=False, name="Conv1", **common),
-                fmap_shape(c_out, res))
-            conv_epi = epilogue(f"{res}x{res}/Conv1", fmap_shape(c_out, res))
-            self.convs[r] = [(up, up_epi), (conv, conv_epi)]
+        self.levels = {}
+        shape = [None, k["dlatent_size"]]
+        for r, block in enumerate(block_list, start=2):
+            self.build_child(block, shape)
+            shape = block.compute_output_shape(shape)
+            rgb = None
             if not fixed or r == self.res_log2:
-                self.torgb[r] = to_rgb(r, c_out)
+                rgb = self.build_child(blocks.to_rgb(self.res_log2 - r, k["num_channels"], use_wscale=k["use_wscale"],
+                                                     **common), shape)
+            self.levels[r] = Level(block, rgb)
         self.built = True
+
+    @property
+    def const(self):
+        """The learned input ``4x4/Const/const`` ``[1, nf(1), 4, 4]`` (``const_input_layer``)."""
+        return self.levels[2].block.sublayers[0].const
 
     @property
     def input_shapes(self):
@@ -185,16 +170,20 @@ class G_synthesis(OfficialNetwork):  # noqa: N801
         k = self.kwargs
         return [None, k["num_channels"], k["resolution"], k["resolution"]]
 
-    def _noise(self, layer_idx, x, randomize_noise, rng):
-        if not self.noise_vars:
-            return None
-        if randomize_noise:
-            h, w = ops.spatial_size(x, self.data_format)
-            shape = [tf.shape(x)[0], 1, h, w] if self.data_format == "NCHW" else [tf.shape(x)[0], h, w, 1]
-            if rng is not None:
-                return rng.normal(shape, dtype=x.dtype)
-            return tf.random.normal(shape, dtype=x.dtype)
-        return ops.to_internal(tf.cast(self.noise_vars[layer_idx], x.dtype), self.data_format)
+    def _noise_images(self, randomize_noise, rng):
+        """The layers' ``noise``: ``(layer_index, x) -> noise image`` in the internal layout, a fresh
+        ``[N, 1, H, W]`` N(0, 1) draw (from ``rng`` if given) when ``randomize_noise``, else the
+        layer's ``noise%d`` variable ``[1, 1, H, W]``."""
+        def noise(layer_index, x):
+            if randomize_noise:
+                h, w = ops.spatial_size(x, self.data_format)
+                shape = [tf.shape(x)[0], 1, h, w] if self.data_format == "NCHW" else [tf.shape(x)[0], h, w, 1]
+                if rng is not None:
+                    return rng.normal(shape, dtype=x.dtype)
+                return tf.random.normal(shape, dtype=x.dtype)
+            return ops.to_internal(tf.cast(self.noise_vars[layer_index], x.dtype), self.data_format)
+
+        return noise
 
     def call(self, dlatents_in, lod=None, *, resolution=None, randomize_noise=UNSET, fused_scale=UNSET,
              structure=UNSET, is_template_graph=False, force_clean_graph=False, rng=None):
@@ -218,35 +207,13 @@ class G_synthesis(OfficialNetwork):  # noqa: N801
         top_log2 = None if resolution is None else resolution_log2(resolution)
         top_log2, fade_from = plan_resolutions(lod, self.res_log2, structure, top_log2)
         if structure == "fixed" and resolution not in (None, k["resolution"]):
-            raise ValueError("structure='fixed' has no progressive growing: resolution must be the full one")
+            raise InputError("structure='fixed' has no progressive growing: resolution must be the full one")
 
         dtype = self.compute_dtype
         dlatents = tf.cast(dlatents_in, dtype)
-        lod = tf.cast(lod, dtype)
-
-        def style(idx):
-            return dlatents[:, idx] if k["use_styles"] else dlatents[:, 0]
-
-        # 4x4.
-        if self.input_layer is None:
-            x = tf.tile(ops.to_internal(tf.cast(self.const, dtype), self.data_format),
-                        [tf.shape(dlatents)[0], 1, 1, 1])
-        else:
-            x = tf.reshape(self.input_layer(dlatents[:, 0]), [-1, self.input_fmaps, 4, 4])
-            x = ops.to_internal(x, self.data_format)
-        x = self.input_epilogue(x, style(0), self._noise(0, x, randomize_noise, rng))
-
-        def block(x, r):
-            for j, (conv, epi) in enumerate(self.convs[r]):
-                layer_idx = 2 * r - 4 + j + (1 if r == 2 else 0)
-                x = conv(x, fused_scale=fused_scale) if r > 2 and j == 0 else conv(x)
-                if r > 2 and j == 0 and self.blur is not None:
-                    x = self.blur(x)
-                x = epi(x, style(layer_idx), self._noise(layer_idx, x, randomize_noise, rng))
-            return x
-
-        images = grow_images(x, block, lambda x, r: self.torgb[r](x), lod, self.res_log2, top_log2, fade_from,
-                             self.data_format)
+        images = grow_images(dlatents[:, 0], self.levels, tf.cast(lod, dtype), self.res_log2, top_log2, fade_from,
+                             self.data_format, dlatents=dlatents, noise=self._noise_images(randomize_noise, rng),
+                             fused_scale=fused_scale)
         if resolution is None:
             images = ops.upscale2d(images, 2 ** (self.res_log2 - top_log2), self.data_format)
         return ops.to_public(images, self.data_format)
@@ -314,7 +281,7 @@ class G_style(OfficialNetwork):  # noqa: N801
         is_training, is_validation = r("is_training", is_training), r("is_validation", is_validation)
         beta, mixing_prob = r("dlatent_avg_beta", dlatent_avg_beta), r("style_mixing_prob", style_mixing_prob)
         if is_training and is_validation:
-            raise ValueError("is_training and is_validation cannot both be set")
+            raise InputError("is_training and is_validation cannot both be set")
         if is_validation:
             psi, cutoff = r("truncation_psi_val", truncation_psi_val), r("truncation_cutoff_val", truncation_cutoff_val)
         if is_training or (psi is not None and not tf.is_tensor(psi) and psi == 1):
@@ -346,31 +313,16 @@ class G_style(OfficialNetwork):  # noqa: N801
                               **synthesis_kwargs)
 
     def _style_mix(self, dlatents, latents_in, labels_in, lod, mixing_prob, draws, rng):
-        """Layers ``>= cutoff`` take the styles of a second latent batch; with probability
-        ``1 - mixing_prob`` the cutoff is ``cur_layers`` (no mixing)."""
+        """Style mixing (``network_base.style_mix``) over the layers of the current lod."""
         cur_layers = self.num_layers - tf.cast(lod, tf.int32) * 2
-        if draws is None:
-            if rng is None:
-                latents2 = tf.random.normal(tf.shape(latents_in))
-                uniform = tf.random.uniform([])
-                cutoff = tf.random.uniform([], 1, tf.maximum(cur_layers, 2), dtype=tf.int32)
-            else:
-                latents2 = rng.normal(tf.shape(latents_in))
-                uniform = rng.uniform([])
-                cutoff = rng.uniform([], 1, tf.maximum(cur_layers, 2), dtype=tf.int32)
-        else:
-            latents2, uniform, cutoff = draws
-        dlatents2 = self.mapping(latents2, labels_in)
-        mixing_cutoff = tf.where(uniform < mixing_prob, tf.cast(cutoff, tf.int32), cur_layers)
-        layer_idx = tf.range(self.num_layers)[None, :, None]
-        return tf.where(layer_idx < mixing_cutoff, dlatents, tf.cast(dlatents2, dlatents.dtype))
+        return style_mix(self.mapping, dlatents, latents_in, labels_in, cur_layers, mixing_prob, draws, rng)
 
 
 class D_basic(DiscriminatorBase):  # noqa: N801
     """Discriminator: ``images [N, C, R, R]`` (NCHW), ``labels [N, label_size]`` -> ``scores [N, 1]``.
 
-    ``FromRGB_lod{k}`` per level, blocks Conv0 -> blur -> Conv1_down, and at 4x4 minibatch
-    stddev -> Conv -> Dense0 -> Dense1. Images smaller than R are taken as the current
+    ``FromRGB_lod{k}`` per level (``levels``), blocks ``Conv0`` -> blur -> ``Conv1_down``, and the
+    4x4 block minibatch stddev -> ``Conv`` -> ``Dense0`` -> ``Dense1``. Images smaller than R are taken as the current
     resolution of progressive growing (the caller guarantees ``floor(lod) == log2(R / size)``).
     """
 
@@ -386,55 +338,30 @@ class D_basic(DiscriminatorBase):  # noqa: N801
         k = self.kwargs
         self.res_log2 = resolution_log2(k["resolution"])
         nf = nf_function(k["fmap_base"], k["fmap_decay"], k["fmap_max"], self.res_log2)
-        self.nonlinearity = _check_nonlinearity(k["nonlinearity"])
+        nonlinearity = layers.check_nonlinearity(k["nonlinearity"], NONLINEARITIES)
         _check_structure(k["structure"])
         layers.check_fused_scale(k["fused_scale"])
-        common = dict(data_format=self.data_format, dtype=self.dtype_policy)
-        gain, wscale = np.sqrt(2), k["use_wscale"]
+        options = dict(use_wscale=k["use_wscale"], data_format=self.data_format, dtype=self.dtype_policy)
 
-        fmap_shape = self.fmap_shape
-
-        def conv(scope, fmaps, kernel, c_in, res, **kw):
-            return self._unit(scope, layers.Conv2D(fmaps, kernel, gain=gain, use_wscale=wscale,
-                                                   name=scope.split("/")[-1], **common, **kw), fmap_shape(c_in, res))
-
+        # Official creation order: lod, then from R down to 4x4 each FromRGB followed by its block.
         self.lod = self._own_variable("lod", [], "zeros")
         fixed = k["structure"] == "fixed"
-        self.fromrgb, self.blocks = {}, {}
+        self.levels = {}
         for r in range(self.res_log2, 1, -1):
-            res = 2 ** r
+            rgb = None
             if not fixed or r == self.res_log2:
-                self.fromrgb[r] = conv(f"FromRGB_lod{self.res_log2 - r}", nf(r - 1), 1, k["num_channels"], res)
+                rgb = self.build_child(blocks.from_rgb(self.res_log2 - r, nf(r - 1), nonlinearity, **options),
+                                       self.fmap_shape(k["num_channels"], 2 ** r))
             if r >= 3:
-                self.blocks[r] = [conv(f"{res}x{res}/Conv0", nf(r - 1), 3, nf(r - 1), res),
-                                  conv(f"{res}x{res}/Conv1_down", nf(r - 2), 3, nf(r - 1), res, resample="down",
-                                       fused_scale=k["fused_scale"])]
-        c4 = nf(1)
-        self.mbstd = (layers.MinibatchStddev(k["mbstd_group_size"], k["mbstd_num_features"], name="MinibatchStddev",
-                                             **common) if k["mbstd_group_size"] > 1 else None)
-        c_mbstd = c4 + (k["mbstd_num_features"] if self.mbstd is not None else 0)
-        self.blocks[2] = [conv("4x4/Conv", nf(1), 3, c_mbstd, 4),
-                          self._unit("4x4/Dense0", layers.Dense(nf(0), gain=gain, use_wscale=wscale, name="Dense0",
-                                                                **common), [None, c4 * 16]),
-                          self._unit("4x4/Dense1", layers.Dense(max(k["label_size"], 1), gain=1, use_wscale=wscale,
-                                                                name="Dense1", **common), [None, nf(0)])]
-        self.blur = layers.Blur2D(k["blur_filter"], name="Blur2D", **common) if k["blur_filter"] else None
+                block = blocks.discriminator_block(2 ** r, nf(r - 1), nf(r - 2), nonlinearity,
+                                                   fused_scale=k["fused_scale"], blur_filter=k["blur_filter"] or None,
+                                                   **options)
+            else:
+                block = blocks.discriminator_output_block(
+                    nf(1), nf(0), max(k["label_size"], 1), nonlinearity, mbstd_group_size=k["mbstd_group_size"],
+                    mbstd_num_features=k["mbstd_num_features"], **options)
+            self.levels[r] = Level(self.build_child(block, self.fmap_shape(nf(r - 1), 2 ** r)), rgb)
         self.built = True
-
-    def _block(self, x, r, fused_scale):
-        act = self.nonlinearity
-        if r >= 3:
-            conv0, conv1 = self.blocks[r]
-            x = layers.activation(conv0(x), act)
-            if self.blur is not None:
-                x = self.blur(x)
-            return layers.activation(conv1(x, fused_scale=fused_scale), act)
-        conv, dense0, dense1 = self.blocks[2]
-        if self.mbstd is not None:
-            x = self.mbstd(x)
-        x = layers.activation(conv(x), act)
-        x = layers.activation(dense0(x), act)
-        return dense1(x)
 
     def call(self, images_in, labels_in=None, *, lod=None, fused_scale=UNSET, structure=UNSET,
              is_template_graph=UNSET):
@@ -450,14 +377,12 @@ class D_basic(DiscriminatorBase):  # noqa: N801
         top_log2, fade_from = plan_resolutions(lod, self.res_log2, structure,
                                                in_log2 if in_log2 < self.res_log2 else None)
         if structure == "fixed" and in_log2 != self.res_log2:
-            raise ValueError("structure='fixed' has no progressive growing: images must be full resolution")
+            raise InputError("structure='fixed' has no progressive growing: images must be full resolution")
 
         dtype = self.compute_dtype
         img = ops.to_internal(tf.cast(images_in, dtype), self.data_format)
-        x = grow_features(img, lambda img, r: layers.activation(self.fromrgb[r](img), self.nonlinearity),
-                          lambda x, r: self._block(x, r, fused_scale), tf.cast(lod, dtype), self.res_log2,
-                          top_log2, fade_from, self.data_format)
-        scores = self._block(x, 2, fused_scale)
+        scores = grow_features(img, self.levels, tf.cast(lod, dtype), self.res_log2, top_log2, fade_from,
+                               self.data_format, fused_scale=fused_scale)
         if k["label_size"]:
             scores = tf.reduce_sum(scores * tf.cast(labels_in, dtype), axis=1, keepdims=True)
         return scores

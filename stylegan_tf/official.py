@@ -17,11 +17,13 @@ import warnings
 
 import numpy as np
 
-from stylegan_tf import fileio, networks_progan, networks_stylegan, restricted_pickle
+from stylegan_tf import fileio, networks_progan, networks_stylegan, networks_stylegan2, networks_stylegan2_d, \
+    restricted_pickle
 from stylegan_tf.errors import StyleGANError
 
 #: build function name -> network class (every network family registers here)
-NETWORKS = {**networks_stylegan.NETWORKS, **networks_progan.NETWORKS}
+NETWORKS = {**networks_stylegan.NETWORKS, **networks_progan.NETWORKS, **networks_stylegan2.NETWORKS,
+            **networks_stylegan2_d.NETWORKS}
 
 #: what our snapshots carry instead of the official module source (never executed anyway)
 BUILD_MODULE_SRC_PLACEHOLDER = "# stylegan-tf network: built from build_func_name and static_kwargs\n"
@@ -148,6 +150,12 @@ def _check_variables(variables, where):
                                      f"NumPy array")
 
 
+def _optional(state, key):
+    """`state[key]`, an empty dict when absent or None (a pickle may hold anything there: checked by the caller)."""
+    value = state.get(key)
+    return {} if value is None else value
+
+
 def check_state(state):
     """Raise `NetworkPickleError` unless `state` is a complete, well-formed official network state (its components
     are checked when they are built)."""
@@ -168,10 +176,10 @@ def check_state(state):
         raise NetworkPickleError(f"network '{name}': unknown build_func_name '{str(shown)[:80]}' "
                                  f"(supported: {', '.join(sorted(NETWORKS))})")
     try:
-        check_static_kwargs(state.get("static_kwargs") or {})
+        check_static_kwargs(_optional(state, "static_kwargs"))
     except NetworkPickleError as error:
         raise NetworkPickleError(f"network '{name}' ({func}): {error}") from None
-    components = state.get("components") or {}
+    components = _optional(state, "components")
     if not isinstance(components, dict) or not all(isinstance(k, str) and isinstance(c, NetworkState)
                                                    for k, c in components.items()):
         raise NetworkPickleError(f"network '{name}': 'components' must map names to networks")
@@ -189,7 +197,7 @@ def build_network(state, components=None, data_format="auto"):
     """
     check_state(state)
     cls = NETWORKS[state["build_func_name"]]
-    kwargs = dict(state.get("static_kwargs") or {})
+    kwargs = dict(_optional(state, "static_kwargs"))
     try:
         model = cls(name=state["name"], data_format=data_format, **(components or {}), **kwargs)
     except (ValueError, TypeError, KeyError, OverflowError, ZeroDivisionError) as e:
@@ -239,7 +247,7 @@ def _build_state(network_state, data_format, ancestors=()):
         raise NetworkPickleError("the pickle's networks are nested too deeply")
     check_state(network_state.state)
     components = {name: _build_state(c, data_format, ancestors + (network_state,))
-                  for name, c in (network_state.state.get("components") or {}).items()}
+                  for name, c in _optional(network_state.state, "components").items()}
     return build_network(network_state.state, components, data_format)
 
 

@@ -12,6 +12,8 @@ a process trains in it, and finding the newest network it holds.
 | `events.out.tfevents.*` | TensorBoard |
 | `.lock` | held (`flock`) by the process training in the directory |
 
+The workers of a multi-worker run other than worker 0 keep their checkpoints in `<outdir>/.worker<index>/`.
+
 `<kimg>` is the number of thousands of real images shown, on six digits (`000120`), as official; a snapshot taken
 between two whole kimg gets the remaining images as a suffix (`000000.128`: 128 images), so short ticks never
 overwrite each other.
@@ -30,9 +32,11 @@ REALS = "reals.png"
 FAKES_INIT = "fakes_init.png"
 NETWORK_FINAL = "network-final.pkl"
 CHECKPOINTS = "checkpoints"
+CHECKPOINT_NAME = "ckpt"
 LOCK = ".lock"
 _KIMG = r"(\d{6,})(?:\.(\d{3}))?"
 _SNAPSHOT = re.compile(rf"network-snapshot-{_KIMG}\.pkl")
+_CHECKPOINT_INDEX = re.compile(rf"{CHECKPOINT_NAME}-(\d+)\.index")
 _RUN_ID = re.compile(r"^(\d+)-")
 
 
@@ -70,6 +74,28 @@ def checkpoint_dir(run_dir):
     return os.path.join(run_dir, CHECKPOINTS)
 
 
+def checkpoint_prefixes(run_dir):
+    """The prefixes (`<run_dir>/checkpoints/ckpt-<nimg>`) of the training checkpoints in `run_dir`, newest (most
+    images shown) first, found from their files (not from TensorFlow's `checkpoint` state file)."""
+    directory = checkpoint_dir(run_dir)
+    if not os.path.isdir(directory):
+        return []
+    found = [(int(m.group(1)), m.group(0)[:-len(".index")])
+             for m in (_CHECKPOINT_INDEX.fullmatch(name) for name in os.listdir(directory)) if m]
+    return [os.path.join(directory, name) for _, name in sorted(found, reverse=True)]
+
+
+def checkpoint_nimg(prefix):
+    """Images shown when the training checkpoint `prefix` (`.../ckpt-<nimg>`) was written."""
+    return int(os.path.basename(prefix)[len(CHECKPOINT_NAME) + 1:])
+
+
+def worker_dir(outdir, task_id):
+    """`<outdir>/.worker<task_id>`: where a worker other than worker 0 of a multi-worker run keeps its
+    checkpoints."""
+    return os.path.join(outdir, f".worker{task_id}")
+
+
 def is_run_dir(path):
     """Whether `path` looks like a training run directory (it has the options file)."""
     return os.path.isfile(os.path.join(path, OPTIONS))
@@ -101,6 +127,20 @@ def newest_network(run_dir):
         raise InputError(f"{run_dir}: the directory contains no network-snapshot-<kimg>.pkl, {NETWORK_FINAL} or "
                          f"{CHECKPOINTS}/ with {checkpoints.CONFIG_FILE}")
     return max(candidates, key=lambda p: os.path.getmtime(p if p.endswith(".pkl") else p + ".index"))
+
+
+class RunLog:
+    """The console output of a run: `log(message)` prints the line and appends it to `<run_dir>/log.txt` (only
+    prints when `run_dir` is None)."""
+
+    def __init__(self, run_dir):
+        self.path = os.path.join(run_dir, LOG) if run_dir else None
+
+    def __call__(self, message):
+        print(message, flush=True)
+        if self.path:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(message + "\n")
 
 
 class RunLock:

@@ -8,7 +8,7 @@ def randomize_variables(net, seed=0, bias_scale=0.5):
     rng = np.random.RandomState(seed)
     for name, var in net.all_official_variables():
         if not name.endswith("lod"):
-            var.assign(rng.randn(*var.shape).astype(np.float32) * (bias_scale if name.endswith("bias") else 1.0))
+            var.assign(np.asarray(rng.randn(*var.shape), np.float32) * (bias_scale if name.endswith("bias") else 1.0))
 
 
 def copy_variables(src, dst):

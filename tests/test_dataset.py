@@ -1,6 +1,7 @@
 """Tests of training.dataset: the official TFRecord format and the tf.data pipeline reading it."""
 import json
 import os
+import struct
 import subprocess
 import sys
 import textwrap
@@ -9,15 +10,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training import bench_dataset, dataset_tool
-from training.dataset import (DEFAULT_DATASET, DatasetError, SyntheticDataset, TFRecordDataset, load_dataset,
-                              parse_tfrecord_np)
+from training import bench_dataset, dataset_writer
+from training.dataset import DEFAULT_DATASET, DatasetError, TFRecordDataset, load_dataset, parse_tfrecord_np
+from training.synthetic_dataset import SyntheticDataset
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def write_official(tfrecord_dir, images, labels=None):
-    """Reference writer, independent of training.dataset_tool: a plain re-statement of NVIDIA's exporter.
+    """Reference writer, independent of training.dataset_writer: a plain re-statement of NVIDIA's exporter.
 
     `images` uint8 [N, C, H, W] are written in the given order; each lower level is the float32 2x2 box filter of
     the unrounded level above, stored rounded half-to-even.
@@ -84,7 +85,7 @@ def test_pyramid_equals_official_box_filter(tmp_path):
     image = rng.integers(0, 256, [3, 32, 32], dtype=np.uint8)
     image[:, :2, :2] = [[0, 0], [1, 1]]  # a block mean of 0.5: official rounding is half-to-even (-> 0)
     image[:, :2, 2:4] = [[1, 1], [2, 2]]  # 1.5 -> 2
-    with dataset_tool.TFRecordExporter(str(tmp_path / "d"), 1, print_progress=False) as tfr:
+    with dataset_writer.TFRecordExporter(str(tmp_path / "d"), 1, print_progress=False) as tfr:
         tfr.add_image(image)
     stored = [read_records(tmp_path / "d" / f"d-r{r:02d}.tfrecords")[0] for r in (5, 4, 3, 2)]
     for got, expected in zip(stored, box_pyramid(image, 4)):
@@ -100,7 +101,7 @@ def test_tool_writes_the_same_records_as_the_official_exporter(tmp_path):
     images = rng.integers(0, 256, [7, 3, 16, 16], dtype=np.uint8)
     labels = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 7)]
     write_official(str(tmp_path / "ref" / "same"), images, labels)
-    with dataset_tool.TFRecordExporter(str(tmp_path / "ours" / "same"), 7, print_progress=False) as tfr:
+    with dataset_writer.TFRecordExporter(str(tmp_path / "ours" / "same"), 7, print_progress=False) as tfr:
         for image in images:
             tfr.add_image(image)
         tfr.add_labels(labels)
@@ -214,7 +215,8 @@ def test_distribute_gives_per_replica_batches_on_two_devices(indexed_dataset):
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from training.dataset import SyntheticDataset, TFRecordDataset
+        from training.dataset import TFRecordDataset
+        from training.synthetic_dataset import SyntheticDataset
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
         dataset = TFRecordDataset(sys.argv[1], max_label_size="full")
         images, labels = next(iter(dataset.distribute(strategy, lod=1, global_batch_size=8, seed=0)))
@@ -343,3 +345,71 @@ def test_inconsistent_levels_are_rejected(tmp_path):
     (tmp_path / "d" / "junk.tfrecords").write_bytes(b"\x05\x00\x00\x00\x00\x00\x00\x00" + b"\x00" * 13)
     with pytest.raises(DatasetError, match="junk.tfrecords: record 0 is not a valid image record"):
         TFRecordDataset(str(tmp_path / "d"))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Stored order, cache key and damaged records (what metrics and the training loop rely on).
+
+def test_iterate_stored_ignores_shuffling_and_mirroring(tmp_path):
+    rng = np.random.default_rng(8)
+    images = rng.integers(0, 256, [70, 3, 16, 16], dtype=np.uint8)  # asymmetric: a mirrored image would differ
+    write_official(str(tmp_path / "d"), images, np.eye(7, dtype=np.float32)[np.arange(70) % 7])
+    dataset = TFRecordDataset(str(tmp_path / "d"), max_label_size="full", mirror_augment=True)  # shuffled, repeating
+    batches = list(dataset.iterate_stored(32))
+    assert [b.shape for b in batches] == [(32, 3, 16, 16), (32, 3, 16, 16), (6, 3, 16, 16)]
+    assert all(isinstance(b, np.ndarray) and b.dtype == np.uint8 for b in batches)
+    np.testing.assert_array_equal(np.concatenate(batches), images)
+    np.testing.assert_array_equal(np.argmax(dataset.labels, axis=1), np.arange(70) % 7)
+    lower = np.concatenate(list(dataset.iterate_stored(16, max_images=20, lod=1)))
+    np.testing.assert_array_equal(lower, np.stack([box_pyramid(image, 2)[1] for image in images[:20]]))
+
+
+def test_cache_key_identifies_directory_resolution_and_files(tmp_path):
+    write_official(str(tmp_path / "a"), indexed_images(6))
+    key = TFRecordDataset(str(tmp_path / "a")).cache_key
+    assert key.startswith("a-")
+    assert TFRecordDataset(str(tmp_path / "a"), shuffle_mb=0, mirror_augment=True).cache_key == key
+    assert TFRecordDataset(str(tmp_path / "a"), resolution=8).cache_key != key
+    write_official(str(tmp_path / "b" / "a"), indexed_images(6))  # same name and files, another directory
+    assert TFRecordDataset(str(tmp_path / "b" / "a")).cache_key != key
+    for name in os.listdir(tmp_path / "a"):
+        os.remove(tmp_path / "a" / name)
+    os.rmdir(tmp_path / "a")
+    write_official(str(tmp_path / "a"), indexed_images(7))  # same directory, more images
+    assert TFRecordDataset(str(tmp_path / "a")).cache_key != key
+
+
+def flip_bit(path, record, where):
+    """Flips one bit of record `record` of a .tfrecords file: in its payload or in its length field."""
+    data = bytearray(open(path, "rb").read())
+    frame = struct.unpack("<Q", data[:8])[0] + 16
+    data[record * frame + (12 + frame // 3 if where == "payload" else 1)] ^= 0x08
+    with open(path, "wb") as file:
+        file.write(data)
+
+
+@pytest.mark.parametrize("level, where", [(4, "payload"), (2, "payload"), (3, "length")])
+def test_damaged_record_is_a_dataset_error_naming_file_and_record(indexed_dataset, level, where):
+    path = os.path.join(indexed_dataset, f"indexed-r{level:02d}.tfrecords")
+    flip_bit(path, 77, where)
+    dataset = TFRecordDataset(indexed_dataset)  # the framing is intact: opening does not read every record
+    expected = f"{path} is damaged: record 77 .*re-create the dataset"
+    with pytest.raises(DatasetError, match=expected):
+        dataset.verify()
+    lod = 4 - level
+    with pytest.raises(DatasetError, match=expected):
+        with dataset.read_errors():
+            for _ in dataset.make_dataset(lod, 16, seed=0).take(30):
+                pass
+    with pytest.raises(DatasetError, match=expected):
+        list(dataset.iterate_stored(50, lod=lod))
+    with pytest.raises(tf.errors.DataLossError):  # what read_errors translates
+        for _ in dataset.make_dataset(lod, 16, seed=0).take(30):
+            pass
+
+
+def test_verify_counts_every_record_of_an_intact_dataset(indexed_dataset):
+    from stylegan_tf.progress import Progress
+    progress = Progress(600, "Verifying", enabled=False)
+    TFRecordDataset(indexed_dataset).verify(progress)
+    assert progress.count == 600  # 200 images x 3 levels

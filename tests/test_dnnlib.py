@@ -10,6 +10,7 @@ import tensorflow as tf
 
 import dnnlib
 import dnnlib.tflib as tflib
+from official_cases import CaseFile, network_sets, run_case
 
 SMALL = dict(resolution=16, num_channels=3, latent_size=8, dlatent_size=8, mapping_fmaps=8, mapping_layers=2,
              fmap_base=32, fmap_max=8)
@@ -137,6 +138,72 @@ def test_dynamic_kwargs(G):  # noqa: N803
         G.run(latents, None, fmap_max=4)
 
 
+def test_run_time_overrides_rebuild_the_network_on_its_variables(G):  # noqa: N803
+    """Official: a static keyword argument given at run time applies when it needs no other
+    variables. The result equals a network built with it and given the same values, and follows
+    later changes of those values (the variables are shared, not copied)."""
+    latents = np.random.RandomState(6).randn(3, 8)
+    default = G.run(latents, None, randomize_noise=False)
+    for overrides in (dict(nonlinearity="relu"), dict(blur_filter=None), dict(use_instance_norm=False)):
+        built = tflib.Network("G", func_name="training.networks_stylegan.G_style", data_format="NHWC", **SMALL,
+                              **overrides)
+        built.copy_vars_from(G)
+        got = G.run(latents, None, randomize_noise=False, **overrides)
+        np.testing.assert_array_equal(got, built.run(latents, None, randomize_noise=False))
+        assert np.abs(got - default).max() > 1e-3
+    traced = tf.function(lambda: G.get_output_for(tf.constant(latents, tf.float32), None, randomize_noise=False,
+                                                  use_pixel_norm=True))()  # the rebuild happens outside the graph
+    np.testing.assert_allclose(traced.numpy(), G.run(latents, None, randomize_noise=False, use_pixel_norm=True),
+                               rtol=1e-5, atol=1e-5)
+    bias = G.get_var("G_synthesis/4x4/Conv/bias")
+    relu = G.run(latents, None, randomize_noise=False, nonlinearity="relu")
+    G.set_var("G_synthesis/4x4/Conv/bias", bias + 1)
+    changed = G.run(latents, None, randomize_noise=False, nonlinearity="relu")
+    G.set_var("G_synthesis/4x4/Conv/bias", bias)
+    assert np.abs(changed - relu).max() > 1e-3
+
+
+def test_overrides_needing_other_variables_are_refused():
+    small_d = dict(func_name="training.networks_stylegan.D_basic", data_format="NHWC", resolution=16, num_channels=3,
+                   fmap_base=32, fmap_max=8)
+    D = tflib.Network("D", **small_d)  # noqa: N806
+    rng = np.random.RandomState(7)
+    D.set_vars({n: rng.randn(*v.shape) * 0.5 for n, v in D.vars.items() if not n.endswith("lod")})
+    images = rng.randn(4, 3, 16, 16)
+    built = tflib.Network("D", mbstd_group_size=2, **small_d)
+    built.copy_vars_from(D)
+    np.testing.assert_array_equal(D.run(images, None, mbstd_group_size=2), built.run(images, None))
+    with pytest.raises(ValueError, match=r"mbstd_group_size=1 differs from the network's mbstd_group_size=4 and "
+                                         r"would need different variables \(.*'4x4/Conv/weight' of shape"):
+        D.run(images, None, mbstd_group_size=1)
+    with pytest.raises(ValueError, match="resolution=8 differs .* would need different variables"):
+        D.run(images, None, resolution=8)
+
+
+def test_float64_activations(G):  # noqa: N803
+    """Official ``dtype='float64'``: float64 outputs that agree with float32 to float32 rounding."""
+    latents = np.random.RandomState(8).randn(3, 8)
+    single = G.run(latents, None, randomize_noise=False)
+    double = G.run(latents, None, randomize_noise=False, dtype="float64")
+    assert double.dtype == np.float64
+    np.testing.assert_allclose(double, single, rtol=0, atol=1e-5 * np.abs(single).max())
+
+
+def test_float64_activations_reproduce_the_official_fixture(fixtures_dir):
+    """Every mapping, synthesis and D case of the StyleGAN fixture, with ``dtype='float64'`` added,
+    within the case's tolerance (whose noise floor includes the official float64 runs)."""
+    fixture = CaseFile(fixtures_dir / "official_stylegan")
+    nets = network_sets(fixture)
+    cases = [case for case in fixture.cases.values() if case["call"] == "get_output_for"
+             and case["network"] in ("G.mapping", "Gs.mapping", "G.synthesis", "Gs.synthesis", "D")]
+    assert len(cases) == 22
+    for case in cases:
+        outputs = run_case(dict(case, kwargs={**case["kwargs"], "dtype": "float64"}), fixture.inputs(case),
+                           nets("NHWC"), "NHWC")
+        assert all(value.dtype == np.float64 for value in outputs.values())
+        fixture.check(case, outputs)
+
+
 def test_output_transform_and_clone(G):  # noqa: N803
     latents = np.random.RandomState(4).randn(3, 8)
     uint8 = G.run(latents, None, randomize_noise=False,
@@ -162,7 +229,7 @@ def test_pickle_round_trip_of_network_objects(G):  # noqa: N803
 
 def test_unknown_build_function():
     with pytest.raises(ValueError, match="unknown build function"):
-        tflib.Network("X", func_name="training.networks_stylegan2.G_main")
+        tflib.Network("X", func_name="training.networks.G_mystery")
 
 
 def test_format_time_is_the_official_compact_form():

@@ -1,5 +1,7 @@
-"""Tests of the stylegan-export (SavedModel, .keras) and stylegan-convert (checkpoint) tools."""
+"""Tests of exporting (stylegan_tf/export.py, the stylegan-export tool: SavedModel, .keras) and converting
+(stylegan_tf/checkpoints.py, the stylegan-convert tool: checkpoints)."""
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -9,9 +11,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from stylegan_tf import generate as gen
+from cli import convert
+from cli import export as export_cli
+from stylegan_tf import export, network_files, sampling
 from stylegan_tf.official import read_pickle
-from training import convert, export
+from stylegan_tf.seeds import latents_from_seeds
 
 SEEDS = [0, 1, 42]
 
@@ -26,7 +30,7 @@ def exported(tmp_path_factory, pkl):
     """The fixture network exported with the CLI: ``(saved model dir, .keras file)``."""
     out = tmp_path_factory.mktemp("export")
     keras_file = out / "Gs.keras"
-    assert run_cli(export, f"--network={pkl}", f"--out={out / 'saved_model'}", f"--keras_file={keras_file}") == 0
+    assert run_cli(export_cli, f"--network={pkl}", f"--out={out / 'saved_model'}", f"--keras_file={keras_file}") == 0
     return out / "saved_model", keras_file
 
 
@@ -38,11 +42,11 @@ def run_cli(module, *args):
 
 def test_saved_model_without_our_package(exported, tmp_path, pkl):
     """A fresh process that never imports stylegan_tf gets the images of our generator."""
-    latents = gen.latents_from_seeds(SEEDS, 64)
+    latents = latents_from_seeds(SEEDS, 64)
     np.save(tmp_path / "latents.npy", latents)
     script = textwrap.dedent(f"""
         import sys
-        for name in ("stylegan_tf", "dnnlib", "training"):
+        for name in ("stylegan_tf", "dnnlib", "training", "cli"):
             sys.modules[name] = None  # any import of our packages fails
         import numpy as np
         import tensorflow as tf
@@ -62,30 +66,92 @@ def test_saved_model_without_our_package(exported, tmp_path, pkl):
     subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path, timeout=300)
     out = np.load(tmp_path / "out.npz")
 
-    sampler = gen.Sampler(gen.load_Gs(pkl), batch_size=4)
+    sampler = sampling.Sampler(network_files.load_Gs(pkl), batch_size=4)
     assert out["const"].dtype == np.uint8 and out["const"].shape == (3, 32, 32, 3)
     for key, psi in [("const", 0.7), ("psi1", 1.0)]:
         assert np.abs(out[key].astype(int) - sampler.images_for_seeds(SEEDS, psi, 8)).max() <= 1
     assert np.abs(out["synth"].astype(int) - sampler.images_for_seeds(SEEDS, None, None)).max() <= 1
-    np.testing.assert_allclose(out["dlatents"], sampler.dlatents(gen.latents_from_seeds(SEEDS, 64)), atol=1e-4)
+    np.testing.assert_allclose(out["dlatents"], sampler.dlatents(latents_from_seeds(SEEDS, 64)), atol=1e-4)
     assert not np.array_equal(out["random"], out["const"])
 
 
 def test_saved_model_from_an_nchw_network(tmp_path, pkl):
     """Exporting a network built in NCHW still gives a model that runs on this CPU."""
-    Gs = gen.load_Gs(pkl, data_format="NCHW")  # noqa: N806
+    Gs = network_files.load_Gs(pkl, data_format="NCHW")  # noqa: N806
     export.export_saved_model(Gs, tmp_path)
     m = tf.saved_model.load(str(tmp_path))
-    images = m.generate(gen.latents_from_seeds(SEEDS, 64), np.zeros([3, 0], np.float32), 0.7, 8, False)["images"]
-    expected = gen.Sampler(gen.load_Gs(pkl, data_format="NHWC")).images_for_seeds(SEEDS, 0.7, 8)
+    images = m.generate(latents_from_seeds(SEEDS, 64), np.zeros([3, 0], np.float32), 0.7, 8, False)["images"]
+    expected = sampling.Sampler(network_files.load_Gs(pkl, data_format="NHWC")).images_for_seeds(SEEDS, 0.7, 8)
     assert np.abs(images.numpy().astype(int) - expected).max() <= 1
 
 
 def test_keras_file(exported, pkl):
     model = keras.saving.load_model(exported[1])
-    latents = gen.latents_from_seeds(SEEDS, 64)
-    expected = gen.load_Gs(pkl)(latents, None, truncation_psi=0.7, randomize_noise=False)
+    latents = latents_from_seeds(SEEDS, 64)
+    expected = network_files.load_Gs(pkl)(latents, None, truncation_psi=0.7, randomize_noise=False)
     np.testing.assert_array_equal(model(latents, None, truncation_psi=0.7, randomize_noise=False), expected)
+
+
+def test_saved_model_tells_its_sizes_and_names_a_wrong_shape(exported):
+    """The README example reads the latent size from the model; a wrong shape fails with one readable line naming
+    the expected shape, not a binding TypeError."""
+    m = tf.saved_model.load(str(exported[0]))
+    sizes = {key: int(value) for key, value in m.sizes().items()}
+    assert sizes == dict(latent_size=64, label_size=0, dlatent_size=64, num_layers=8, resolution=32, num_channels=3)
+    z = latents_from_seeds([1], sizes["latent_size"])
+    labels = np.zeros([1, sizes["label_size"]], np.float32)
+    assert m.generate(z, labels, 0.7, 8, False)["images"].shape == (1, 32, 32, 3)
+    for call, message in [
+            (lambda: m.generate(np.zeros([1, 512], np.float32), labels, 0.7, 8, False),
+             r"latents must be \[N, 64\] float32, got shape\] \[1 512\]"),
+            (lambda: m.generate(z[0], labels, 0.7, 8, False), r"latents must be \[N, 64\] float32, got shape\] \[64\]"),
+            (lambda: m.mapping(z, np.zeros([2, 0], np.float32)), r"labels must be \[N, 0\] float32 \(N: the number "
+                                                                 r"of latents\), got shape\] \[2 0\]"),
+            (lambda: m.synthesis(np.zeros([1, 7, 64], np.float32), False),
+             r"dlatents must be \[N, 8, 64\] float32, got shape\] \[1 7 64\]"),
+            (lambda: m.generate(z, labels, float("nan"), 8, False), "truncation_psi must be a finite number")]:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            call()
+
+
+def _one_error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    return err[0]
+
+
+def test_export_refuses_what_it_cannot_or_must_not_write(tmp_path, capsys, pkl):
+    """--out a file, a path below a file, a foreign non-empty directory (with and without --overwrite), an
+    existing SavedModel without --overwrite, --keras_file a directory: one line each, nothing written or changed."""
+    (tmp_path / "file").write_bytes(b"data")
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "notes.txt").write_text("mine")
+    (tmp_path / "model" / "variables").mkdir(parents=True)
+    (tmp_path / "model" / "saved_model.pb").write_bytes(b"old")
+    (tmp_path / "Gs.keras").mkdir()
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    for args, message in [
+            (["--out={tmp}/file"], "SavedModel directory {tmp}/file is a file, not a directory"),
+            (["--out={tmp}/file/sm"], "SavedModel directory {tmp}/file/sm: {tmp}/file is a file, not a directory"),
+            (["--out={tmp}/foreign"], "{tmp}/foreign already exists; pass --overwrite to replace it"),
+            (["--out={tmp}/foreign", "--overwrite"], "{tmp}/foreign exists and is not a SavedModel written by this "
+                                                     "tool; refusing to replace it"),
+            (["--out={tmp}/model"], "{tmp}/model already exists; pass --overwrite"),
+            (["--out={tmp}/sm", "--keras_file={tmp}/Gs.keras"], "{tmp}/Gs.keras is a directory")]:
+        args = [a.format(tmp=tmp_path) for a in args]
+        assert run_cli(export_cli, f"--network={pkl}", *args) == 2, args
+        assert message.format(tmp=tmp_path) in _one_error_line(capsys), args
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+    assert (tmp_path / "foreign" / "notes.txt").read_text() == "mine"
+
+
+def test_export_overwrite_replaces_a_saved_model_instead_of_merging(exported, tmp_path, pkl):
+    target = tmp_path / "saved_model"
+    shutil.copytree(exported[0], target)
+    (target / "stale.txt").write_text("left from an older export")
+    assert run_cli(export_cli, f"--network={pkl}", f"--out={target}", "--overwrite") == 0
+    assert not (target / "stale.txt").exists() and export.is_saved_model(target)
+    assert [p.name for p in tmp_path.iterdir()] == ["saved_model"]  # no temporary directory left
 
 
 def _assert_same_pickles(a, b):
@@ -119,10 +185,28 @@ def test_convert_round_trip(tmp_path, capsys, pkl):
     _assert_same_pickles(pkl, tmp_path / "back.pkl")
 
 
+def test_convert_refuses_to_merge_into_an_existing_directory(tmp_path, capsys, pkl):
+    ckpt = tmp_path / "ckpt"
+    assert run_cli(convert, f"--network={pkl}", f"--out={ckpt}") == 0
+    (ckpt / "stale.txt").write_text("left from an older conversion")
+    capsys.readouterr()
+    assert run_cli(convert, f"--network={pkl}", f"--out={ckpt}") == 2
+    assert f"{ckpt} already exists; pass --overwrite" in _one_error_line(capsys)
+    assert run_cli(convert, f"--network={pkl}", f"--out={ckpt}", "--overwrite") == 0
+    assert not (ckpt / "stale.txt").exists() and (ckpt / "networks.index").exists()
+    run_checkpoints = tmp_path / "run" / "checkpoints"  # a training run's: not written by stylegan-convert
+    run_checkpoints.mkdir(parents=True)
+    (run_checkpoints / "networks.json").write_text("{}")
+    capsys.readouterr()
+    assert run_cli(convert, f"--network={pkl}", f"--out={run_checkpoints}", "--overwrite") == 2
+    assert "is not a checkpoint directory written by this tool" in _one_error_line(capsys)
+    assert [p.name for p in run_checkpoints.iterdir()] == ["networks.json"]
+
+
 @pytest.mark.parametrize("tool, args, message", [
-    (export, ["--network={tmp}/model.h5", "--out={tmp}/sm"], "unknown network file type"),
-    (export, ["--network={pkl}"], "are required"),
-    (export, ["--network={pkl}", "--out={tmp}/sm", "--keras_file={tmp}/Gs.h5"], "must end in .keras"),
+    (export_cli, ["--network={tmp}/model.h5", "--out={tmp}/sm"], "unknown network file type"),
+    (export_cli, ["--network={pkl}"], "are required"),
+    (export_cli, ["--network={pkl}", "--out={tmp}/sm", "--keras_file={tmp}/Gs.h5"], "must end in .keras"),
     (convert, ["--network={pkl}", "--checkpoint={tmp}", "--out={tmp}/x"], "exactly one of"),
     (convert, ["--checkpoint={tmp}", "--out={tmp}/x.pkl"], "not a checkpoint directory"),
     (convert, ["--checkpoint={tmp}", "--out={tmp}/x.h5"], "must be a .pkl"),

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 import stylegan_tf
 from stylegan_tf import flops
-from stylegan_tf.bench import WORKLOAD_D, WORKLOAD_G
+from stylegan_tf.benchmark import WORKLOAD_D, WORKLOAD_G
 
 
 def _count(fn, *shapes):

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 import stylegan_tf
-from metrics import metric_defaults, perceptual_path_length, run_metrics, sliced_wasserstein, weights
+from metrics import evaluate as evaluate_module, metric_defaults, perceptual_path_length, sliced_wasserstein, weights
 from metrics.frechet_inception_distance import feature_statistics, frechet_distance
 from metrics.kernel_inception_distance import kernel_distance
 from metrics.metric_base import MetricBase, progress_bar
@@ -239,10 +239,10 @@ def test_result_line_files_and_tensorboard(tmp_path, G, dataset):  # noqa: N803
 
 
 def test_swd_through_evaluate(tmp_path, G, dataset):  # noqa: N803
-    results = run_metrics.evaluate("swd", G, dataset, run_dir=str(tmp_path), snapshot_name="snap", num_images=64)
+    results = evaluate_module.evaluate("swd", G, dataset, run_dir=str(tmp_path), snapshot_name="snap", num_images=64)
     assert list(results) == ["swd64_32", "swd64_16", "swd64_avg"]
     assert results["swd64_avg"] == pytest.approx((results["swd64_32"] + results["swd64_16"]) / 2)
-    again = run_metrics.evaluate(["swd"], G, dataset, num_images=64)
+    again = evaluate_module.evaluate(["swd"], G, dataset, num_images=64)
     assert again == results  # seeded
     assert (tmp_path / "metric-swd64.txt").read_text().startswith("snap ")
 
@@ -254,14 +254,14 @@ def test_clear_errors(fixtures_dir, dataset, tmp_path, G):  # noqa: N803
     rgb = stylegan_tf.load_network_pkl(fixtures_dir / "official_stylegan" / "network-snapshot.pkl",
                                        data_format="NHWC")[2]
     with pytest.raises(MetricError, match=r"resolution mismatch: .*32x32x3 .*32x32x1") as error:
-        run_metrics.evaluate("swd1k", rgb, dataset)
+        evaluate_module.evaluate("swd1k", rgb, dataset)
     assert one_line(error)
     with pytest.raises(MetricError, match="fid50k needs 50000 images but dataset 'fashion_mnist_32' has 3000: "
                                           "pass a smaller --num_images") as error:
-        run_metrics.evaluate("fid50k", G, dataset)
+        evaluate_module.evaluate("fid50k", G, dataset)
     assert one_line(error)
     with pytest.raises(weights.WeightsMissingError, match="stylegan-metrics fetch-weights") as error:
-        run_metrics.evaluate("ppl_wend", G, dataset, num_images=2, cache_dir=str(tmp_path))
+        evaluate_module.evaluate("ppl_wend", G, dataset, num_images=2, cache_dir=str(tmp_path))
     assert one_line(error)
 
 
@@ -337,8 +337,9 @@ def test_fetch_weights_with_pip(fake_weights, tmp_path, monkeypatch):
 
 
 def run_cli(*args):
+    from cli.metrics import run_main
     with pytest.raises(SystemExit) as exit_info:
-        run_metrics.run_main(["stylegan-metrics", *args])
+        run_main(["stylegan-metrics", *args])
     return exit_info.value.code or 0
 
 
@@ -362,17 +363,15 @@ def test_cli(tmp_path, capsys):
 
 
 def test_progress_in_logs_is_plain_lines(capsys):
-    """Off a terminal (pytest captures stdout) progress is plain text: no Progbar cursor or colour codes,
-    a line whenever the interval has passed and one at the end."""
-    bar = progress_bar(100, "features of 100 images", unit="img", interval=0.0)
+    """Off a terminal (pytest captures stdout) the metrics' progress is plain text on stdout: no cursor or colour
+    codes, a line whenever the interval has passed (with an ETA) and one at the end (with the time taken)."""
+    bar = progress_bar(100, "features of 100 images", unit="img")
+    bar._interval = 0.0
     for done in (40, 100):
-        bar.update(done)
+        bar.set(done)
+    bar.close()
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "features of 100 images"
-    assert [line.split(",")[0] for line in lines[1:]] == ["  40/100 img", "  100/100 img"]
-    assert "ETA" in lines[1] and "ETA" not in lines[2]
+    assert [line.split(" [")[0] for line in lines] == ["features of 100 images"] * 3
+    assert "40/100 (40%)" in lines[0] and "ETA" in lines[0]
+    assert "100/100 (100%)" in lines[2] and " in " in lines[2] and "ETA" not in lines[2]
     assert not any(c in "".join(lines) for c in "\x1b\r\b")
-    quiet = progress_bar(100, "again", interval=3600.0)
-    quiet.update(50)  # within the interval: nothing
-    quiet.update(100)  # the end: always
-    assert [line.split(",")[0] for line in capsys.readouterr().out.splitlines()] == ["again", "  100/100 img"]

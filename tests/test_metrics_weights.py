@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from metrics import inception, lpips, run_metrics
+from metrics import inception, lpips
+from metrics.evaluate import evaluate
 from metrics.sources import DatasetImages, MetricError
 from metrics.weights import WEIGHTS, WeightsMissingError, default_cache_dir, weights_path
 from test_metrics import G, dataset  # noqa: F401 (fixtures)
@@ -156,21 +157,21 @@ def test_lpips_properties():
 # The metrics.
 
 def test_ppl_is_deterministic(G, dataset):  # noqa: N803
-    first = run_metrics.evaluate("ppl_wend,ppl_zfull", G, dataset, num_images=12, minibatch_size=5)
-    again = run_metrics.evaluate("ppl_wend,ppl_zfull", G, dataset, num_images=12, minibatch_size=5)
-    other = run_metrics.evaluate("ppl_wend", G, dataset, num_images=12, minibatch_size=5, seed=1)
+    first = evaluate("ppl_wend,ppl_zfull", G, dataset, num_images=12, minibatch_size=5)
+    again = evaluate("ppl_wend,ppl_zfull", G, dataset, num_images=12, minibatch_size=5)
+    other = evaluate("ppl_wend", G, dataset, num_images=12, minibatch_size=5, seed=1)
     assert first == again and other["ppl_wend"] != first["ppl_wend"]
     assert all(np.isfinite(v) and v > 0 for v in first.values())
     with pytest.raises(MetricError, match="too small for LPIPS"):
-        run_metrics.evaluate("ppl_wend_alex", G, dataset, num_images=2)
+        evaluate("ppl_wend_alex", G, dataset, num_images=2)
     with pytest.raises(MetricError, match="pass a network"):
-        run_metrics.evaluate("ppl_wend", DatasetImages(dataset), dataset, num_images=2)
+        evaluate("ppl_wend", DatasetImages(dataset), dataset, num_images=2)
 
 
 def test_fid_and_kid_end_to_end(G, dataset, cache_dir):  # noqa: N803
-    results = run_metrics.evaluate("fid16,kid16", G, dataset, cache_dir=cache_dir)
+    results = evaluate("fid16,kid16", G, dataset, cache_dir=cache_dir)
     assert set(results) == {"fid16", "kid16"} and results["fid16"] > 10
     assert os.listdir(os.path.join(cache_dir, "reals")) == [f"{DatasetImages(dataset).cache_key}-inception_v3-16.npy"]
     # One dataset against itself: the same images, FID 0; the reals' features come from the cache.
-    itself = run_metrics.evaluate("fid8", DatasetImages(dataset), dataset, cache_dir=cache_dir)
+    itself = evaluate("fid8", DatasetImages(dataset), dataset, cache_dir=cache_dir)
     assert abs(itself["fid8"]) < 1e-3

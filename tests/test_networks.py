@@ -4,8 +4,12 @@ import pytest
 import tensorflow as tf
 
 from helpers import copy_variables, randomize_variables
-from stylegan_tf import layers, ops
+from stylegan_tf import ops
+from stylegan_tf.networks_progan import D_paper, G_paper
 from stylegan_tf.networks_stylegan import D_basic, G_style, G_synthesis
+from stylegan_tf.networks_stylegan2 import G_main
+from stylegan_tf.networks_stylegan2_d import D_stylegan, D_stylegan2
+from stylegan_tf.scopes import VariableMismatchError
 
 SMALL = dict(resolution=32, num_channels=3, latent_size=16, dlatent_size=16, mapping_fmaps=16, mapping_layers=2,
              fmap_base=64, fmap_max=16)
@@ -91,10 +95,11 @@ def test_fused_scale_auto_fuses_at_128_and_matches_the_unfused_definition():
                             data_format="NHWC")
     randomize_variables(g, 5)
     copy_variables(g, g_unfused)
-    flipped = g_unfused.convs[7][0][0].weight
+    flipped = dict(g_unfused.official_variables())["128x128/Conv0_up/weight"]
     flipped.assign(flipped.numpy()[::-1, ::-1])
-    assert g.convs[7][0][0].is_fused(tf.zeros([1, 64, 64, 4])) and not g.convs[6][0][0].is_fused(
-        tf.zeros([1, 32, 32, 4]))
+    up_conv = {r: g.levels[r].block.sublayers[0] for r in (6, 7)}
+    assert up_conv[7].name == "Conv0_up" and up_conv[7].is_fused(tf.zeros([1, 64, 64, 4]))
+    assert not up_conv[6].is_fused(tf.zeros([1, 32, 32, 4]))
     dl = tf.constant(RNG.randn(2, g.num_layers, 8).astype(np.float32))
     a = g(dl, randomize_noise=False).numpy()
     np.testing.assert_allclose(a, g_unfused(dl, randomize_noise=False).numpy(), atol=1e-4 * np.abs(a).max())
@@ -162,23 +167,200 @@ def test_training_mode_updates_dlatent_avg_and_disables_truncation(g_and_d):
     G.dlatent_avg.assign(before)
 
 
-ALL_LAYERS = [
-    layers.Bias(lrmul=0.5), layers.Dense(4, lrmul=0.1), layers.Conv2D(4, 3, resample="up", fused_scale=True),
-    layers.NoiseInput(), layers.StyleMod(use_wscale=False), layers.LeakyReLU(0.1), layers.PixelNorm(),
-    layers.InstanceNorm(), layers.Blur2D([1, 3, 3, 1]), layers.Upscale2D(4), layers.Downscale2D(2),
-    layers.MinibatchStddev(2, 1), layers.Truncation(), layers.LayerEpilogue(use_pixel_norm=True),
-]
-
-
-@pytest.mark.parametrize("layer", ALL_LAYERS, ids=lambda layer: type(layer).__name__)
-def test_every_layer_config_round_trips(layer):
-    config = layer.get_config()
-    assert type(layer).from_config(config).get_config() == config
-
-
 def test_network_config_round_trips(g_and_d):
     G, D = g_and_d  # noqa: N806
     for net in (G, D, G.mapping, G.synthesis):
         clone = type(net).from_config(net.get_config())
         assert [(n, tuple(v.shape)) for n, v in clone.all_official_variables()] == \
                [(n, tuple(v.shape)) for n, v in net.all_official_variables()]
+
+
+def test_walking_the_layers_is_walking_the_official_variable_tree(g_and_d):
+    """Blocks and RGB layers are named after their official scopes; the official variables are
+    exactly the Keras weights, each once, in the official creation order."""
+    G, D = g_and_d  # noqa: N806
+    g_paper, d_paper = G_paper(data_format="NHWC", **D_SMALL), D_paper(data_format="NHWC", fused_scale=False, **D_SMALL)
+    for net in (G, D, g_paper, d_paper):
+        named = [v for _, v in net.all_official_variables()]
+        assert len({id(v) for v in named}) == len(named) and {id(v) for v in named} == {id(v) for v in net.weights}
+    for net, rgb in ((G.synthesis, "ToRGB"), (g_paper, "ToRGB"), (D, "FromRGB"), (d_paper, "FromRGB")):
+        for r, level in net.levels.items():
+            assert (level.block.name, level.rgb.name) == (f"{2 ** r}x{2 ** r}", f"{rgb}_lod{net.res_log2 - r}")
+    names = [n for n, _ in G.synthesis.official_variables()]
+    assert names[:G.num_layers + 6] == ["lod", *(f"noise{i}" for i in range(G.num_layers)), "4x4/Const/const",
+                                        "4x4/Const/Noise/weight", "4x4/Const/bias", "4x4/Const/StyleMod/weight",
+                                        "4x4/Const/StyleMod/bias"]
+    assert [n for n, _ in d_paper.official_variables()][-10:] == [
+        "8x8/Conv1/weight", "8x8/Conv1/bias", "FromRGB_lod3/weight", "FromRGB_lod3/bias", "4x4/Conv/weight",
+        "4x4/Conv/bias", "4x4/Dense0/weight", "4x4/Dense0/bias", "4x4/Dense1/weight", "4x4/Dense1/bias"]
+
+
+def test_fresh_noise_and_label_variables_are_standard_normal():
+    """Official initializers: ``noise%d`` and ``LabelConcat/weight`` are N(0, 1)."""
+    g = G_style(data_format="NHWC", **dict(SMALL, label_size=64, latent_size=64, resolution=64))
+    values = np.concatenate([g.synthesis.noise_vars[-1].numpy().ravel(),
+                             dict(g.mapping.official_variables())["LabelConcat/weight"].numpy().ravel()])
+    assert values.size == 64 * 64 * 2 and abs(values.std() - 1) < 0.05 and abs(values.mean()) < 0.05
+
+
+@pytest.mark.parametrize("overrides", [dict(nonlinearity="relu"), dict(blur_filter=None),
+                                       dict(use_instance_norm=False, use_pixel_norm=True), dict(use_noise=False)])
+def test_variant_equals_a_network_built_so_on_the_same_variables(g_and_d, overrides):
+    """Official run-time overrides: the network rebuilt with them shares the variables and computes
+    what a network built with them and given the same values computes."""
+    G, _ = g_and_d  # noqa: N806
+    variant = G.variant(**overrides)
+    ours = dict(G.all_official_variables())
+    assert all(v is ours[n] for n, v in variant.all_official_variables())
+    built = G_style(data_format="NHWC", **SMALL, **overrides)
+    copy_variables(G, built)
+    z = tf.constant(RNG.randn(4, 16).astype(np.float32))
+    expected = built(z, randomize_noise=False).numpy()
+    np.testing.assert_array_equal(variant(z, randomize_noise=False).numpy(), expected)
+    assert np.abs(G(z, randomize_noise=False).numpy() - expected).max() > 1e-3
+
+
+def test_discriminator_variant_and_variables_it_cannot_share(g_and_d):
+    _, D = g_and_d  # noqa: N806
+    images = tf.constant(RNG.randn(4, 3, 32, 32).astype(np.float32))
+    built = D_basic(data_format="NHWC", mbstd_group_size=2, **D_SMALL)
+    copy_variables(D, built)
+    np.testing.assert_array_equal(D.variant(mbstd_group_size=2)(images).numpy(), built(images).numpy())
+    with pytest.raises(VariableMismatchError, match="'4x4/Conv/weight' of shape"):
+        D.variant(mbstd_group_size=1)
+    with pytest.raises(VariableMismatchError, match="FromRGB_lod0/weight"):
+        D.variant(resolution=16)
+    with pytest.raises(VariableMismatchError, match="'noise8' .* which the network lacks"):
+        g_and_d[0].synthesis.variant(resolution=64)
+
+
+def test_float64_activations_on_float32_variables(g_and_d):
+    """Official ``dtype='float64'``: variables stay float32, activations are float64 and agree
+    with float32 to float32 rounding."""
+    G, D = g_and_d  # noqa: N806
+    g64, d64 = G_style(data_format="NHWC", dtype="float64", **SMALL), D.variant(dtype="float64")
+    copy_variables(G, g64)
+    assert all(v.dtype == "float32" for _, v in g64.all_official_variables())
+    z = tf.constant(RNG.randn(4, 16).astype(np.float32))
+    a, b = G(z, randomize_noise=False).numpy(), g64(z, randomize_noise=False)
+    assert b.dtype == tf.float64
+    np.testing.assert_allclose(b.numpy(), a, rtol=0, atol=1e-5 * np.abs(a).max())
+    sa, sb = D(tf.constant(a)).numpy(), d64(b)
+    assert sb.dtype == tf.float64
+    np.testing.assert_allclose(sb.numpy(), sa, rtol=0, atol=1e-5 * np.abs(sa).max())
+
+
+# ----------------------------------------------------------------------------
+# StyleGAN2: the revised networks of configs B-D (progressive growing) and the variables of every architecture.
+
+@pytest.fixture(scope="module")
+def revised():
+    G = G_main(data_format="NHWC", synthesis_func="G_synthesis_stylegan_revised", **SMALL)  # noqa: N806
+    D = D_stylegan(data_format="NHWC", **D_SMALL)  # noqa: N806
+    randomize_variables(G, 3, bias_scale=0.2)
+    randomize_variables(D, 4, bias_scale=0.2)
+    return G, D
+
+
+@pytest.mark.parametrize("lod", LODS)
+def test_revised_networks_symbolic_lod_and_training_path_equal_the_recursive_graph(revised, lod):
+    """The official 'recursive' graph at a concrete lod (the fade upsamples with the FIR, then nearest to full
+    size; D box-downscales) equals what runs with a traced lod, and the training path at the current resolution."""
+    G, D = revised  # noqa: N806
+    dl = tf.constant(RNG.randn(4, G.num_layers, 16).astype(np.float32))
+    full = G.synthesis(dl, lod=lod, randomize_noise=False).numpy()
+    traced = tf.function(lambda t: G.synthesis(dl, lod=t, randomize_noise=False))(tf.constant(lod)).numpy()
+    np.testing.assert_allclose(traced, full, rtol=0, atol=1e-5 * np.abs(full).max())
+    res = 32 // 2 ** min(int(lod), 3)
+    small = tf.function(lambda t: G.synthesis(dl, lod=t, resolution=res, randomize_noise=False))(
+        tf.constant(lod)).numpy()
+    np.testing.assert_allclose(small.repeat(32 // res, 2).repeat(32 // res, 3), full, rtol=0,
+                               atol=1e-5 * np.abs(full).max())
+    reals_small = RNG.randn(4, 3, res, res).astype(np.float32)
+    reals_full = tf.constant(reals_small.repeat(32 // res, 2).repeat(32 // res, 3))
+    d_full = D(reals_full, lod=lod).numpy()
+    np.testing.assert_allclose(tf.function(lambda t: D(reals_full, lod=t))(tf.constant(lod)).numpy(), d_full,
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(tf.function(lambda t: D(tf.constant(reals_small), lod=t))(tf.constant(lod)).numpy(),
+                               d_full, rtol=1e-5, atol=1e-5)
+
+
+def test_revised_linear_graph_agrees_at_lod_0_and_resamples_with_the_fir_above(revised):
+    """Official: the 'linear' graph FIR-resamples every level, the 'recursive' one only the fade (G) or none (D);
+    they agree at lod 0 and differ above."""
+    G, D = revised  # noqa: N806
+    dl = tf.constant(RNG.randn(4, G.num_layers, 16).astype(np.float32))
+    images = tf.constant(RNG.randn(4, 3, 32, 32).astype(np.float32))
+    for lod, agree in [(0.0, True), (1.5, False)]:
+        rec = G.synthesis(dl, lod=lod, structure="recursive", randomize_noise=False).numpy()
+        lin = G.synthesis(dl, lod=lod, structure="linear", randomize_noise=False).numpy()
+        assert (np.abs(rec - lin).max() <= 1e-5 * np.abs(lin).max()) == agree
+        d_rec, d_lin = D(images, lod=lod, structure="recursive").numpy(), D(images, lod=lod, structure="linear").numpy()
+        assert (np.abs(d_rec - d_lin).max() <= 1e-5) == agree
+
+
+def test_stylegan2_variables_are_the_official_tree():
+    """Official names and creation order: G_main's own, the synthesis network's noise, 4x4, the blocks with their
+    ToRGB ('skip'), the mapping's; D_stylegan2's scopes with FromRGB ('resnet': at the top only) and Skip, then
+    Output; the revised networks' lod and ToRGB_lod / FromRGB_lod. Every Keras weight is an official variable."""
+    G = G_main(data_format="NHWC", **SMALL)  # noqa: N806
+    names = [n for n, _ in G.all_official_variables()]
+    assert names[:10] == ["lod", "dlatent_avg", *(f"G_synthesis/noise{i}" for i in range(7)),
+                          "G_synthesis/4x4/Const/const"]
+    assert [n.split("/", 1)[1] for n in names[10:20]] == [
+        "4x4/Conv/weight", "4x4/Conv/mod_weight", "4x4/Conv/mod_bias", "4x4/Conv/noise_strength", "4x4/Conv/bias",
+        "4x4/ToRGB/weight", "4x4/ToRGB/mod_weight", "4x4/ToRGB/mod_bias", "4x4/ToRGB/bias", "8x8/Conv0_up/weight"]
+    assert names[-2:] == ["G_mapping/Dense1/weight", "G_mapping/Dense1/bias"]
+    D = D_stylegan2(data_format="NHWC", **D_SMALL)  # noqa: N806
+    assert [n for n, _ in D.official_variables()][:7] == [
+        "32x32/FromRGB/weight", "32x32/FromRGB/bias", "32x32/Conv0/weight", "32x32/Conv0/bias",
+        "32x32/Conv1_down/weight", "32x32/Conv1_down/bias", "32x32/Skip/weight"]
+    assert [n for n, _ in D.official_variables()][-6:] == ["4x4/Conv/weight", "4x4/Conv/bias", "4x4/Dense0/weight",
+                                                           "4x4/Dense0/bias", "Output/weight", "Output/bias"]
+    skip_d = D_stylegan2(data_format="NHWC", architecture="skip", **D_SMALL)
+    assert [n for n, _ in skip_d.official_variables()][:2] == ["32x32/FromRGB/weight", "32x32/FromRGB/bias"]
+    assert "4x4/FromRGB/weight" in dict(skip_d.official_variables())
+    revised_g = G_main(data_format="NHWC", synthesis_func="G_synthesis_stylegan_revised", **SMALL)
+    revised_names = [n for n, _ in revised_g.synthesis.official_variables()]
+    assert revised_names[:2] == ["lod", "noise0"] and "ToRGB_lod3/mod_weight" in revised_names
+    assert [n for n, _ in D_stylegan(data_format="NHWC", **D_SMALL).official_variables()][:3] == [
+        "lod", "FromRGB_lod0/weight", "FromRGB_lod0/bias"]
+    for net in (G, D, skip_d, revised_g):
+        named = [v for _, v in net.all_official_variables()]
+        assert len({id(v) for v in named}) == len(named) and {id(v) for v in named} == {id(v) for v in net.weights}
+
+
+def test_stylegan2_nchw_and_nhwc_agree_on_every_architecture():
+    for architecture in ("orig", "skip", "resnet"):
+        nets = {f: (G_main(data_format=f, architecture=architecture, label_size=5, **SMALL),
+                    D_stylegan2(data_format=f, architecture=architecture, label_size=5, **D_SMALL))
+                for f in ("NHWC", "NCHW")}
+        randomize_variables(nets["NHWC"][0], 5, bias_scale=0.2)
+        randomize_variables(nets["NHWC"][1], 6, bias_scale=0.2)
+        copy_variables(nets["NHWC"][0], nets["NCHW"][0])
+        copy_variables(nets["NHWC"][1], nets["NCHW"][1])
+        z = tf.constant(RNG.randn(4, 16).astype(np.float32))
+        labels = tf.constant(np.eye(5, dtype=np.float32)[[0, 1, 2, 3]])
+        a = nets["NHWC"][0](z, labels, randomize_noise=False).numpy()
+        b = _xla(lambda: nets["NCHW"][0](z, labels, randomize_noise=False)).numpy()
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-5 * np.abs(a).max())
+        images = tf.constant(np.tanh(a))
+        np.testing.assert_allclose(_xla(lambda: nets["NCHW"][1](images, labels)).numpy(),
+                                   nets["NHWC"][1](images, labels).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_stylegan2_variant_and_float64():
+    """Official run-time overrides rebuild StyleGAN2 networks on their variables too."""
+    G = G_main(data_format="NHWC", **SMALL)  # noqa: N806
+    randomize_variables(G, 7, bias_scale=0.2)
+    z = tf.constant(RNG.randn(4, 16).astype(np.float32))
+    relu = G.variant(nonlinearity="relu")
+    built = G_main(data_format="NHWC", nonlinearity="relu", **SMALL)
+    copy_variables(G, built)
+    np.testing.assert_array_equal(relu(z, randomize_noise=False).numpy(), built(z, randomize_noise=False).numpy())
+    g64 = G.variant(dtype="float64")
+    a, b = G(z, randomize_noise=False).numpy(), g64(z, randomize_noise=False)
+    assert b.dtype == tf.float64
+    np.testing.assert_allclose(b.numpy(), a, rtol=0, atol=1e-5 * np.abs(a).max())
+    with pytest.raises(VariableMismatchError, match="'8x8/Skip/weight'"):
+        G.variant(architecture="resnet")  # 'skip' has no Skip layers

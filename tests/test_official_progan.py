@@ -12,13 +12,13 @@ import tensorflow as tf
 import dnnlib
 import dnnlib.tflib as tflib
 import stylegan_tf
+from cli import generate as cli
 from conftest import FIXTURES_DIR
 from helpers import randomize_variables
 from official_cases import CaseFile, case_names, network_sets, run_case
-from stylegan_tf import generate as gen
-from stylegan_tf import official, ops
+from stylegan_tf import figures, network_files, official, ops, sampling, seeds
+from stylegan_tf.images import convert_images_to_uint8
 from stylegan_tf.networks_progan import D_paper, G_paper
-from training import generate as cli
 from training import loss as loss_lib
 
 CASE_NAMES = case_names(FIXTURES_DIR / "official_progan")
@@ -140,10 +140,16 @@ def test_D_unfused_is_a_different_network(fixture, network_sets):  # noqa: N802
     ref = fixture.npz[case["outputs"][0]["key"]]
     assert abs(np.abs(unfused(images).numpy() - ref).max() - observed["kernel_as_is"]) <= case["outputs"][0]["atol"]
     x = tf.constant(RNG.randn(2, 16, 16, 32).astype(np.float32))
-    conv0, conv1 = unfused.convs[4]
-    lrelu = lambda t: tf.maximum(t, 0.2 * t)  # noqa: E731
-    expected = tf.nn.avg_pool2d(lrelu(conv1(lrelu(conv0(x)))), 2, 2, "VALID")
-    np.testing.assert_allclose(unfused._block(x, 4).numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+    values = _values(unfused)
+
+    def conv_bias_lrelu(t, scope):  # equalized learning rate: weight * sqrt(2 / fan_in)
+        w = values[f"16x16/{scope}/weight"]
+        t = tf.nn.conv2d(t, w * np.float32(np.sqrt(2 / np.prod(w.shape[:-1]))), 1, "SAME")
+        t = t + values[f"16x16/{scope}/bias"]
+        return tf.maximum(t, 0.2 * t)
+
+    expected = tf.nn.avg_pool2d(conv_bias_lrelu(conv_bias_lrelu(x, "Conv0"), "Conv1"), 2, 2, "VALID")
+    np.testing.assert_allclose(unfused.levels[4].block(x).numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_bad_options_are_clear_errors():
@@ -294,19 +300,19 @@ def run_cli(*args):
 
 
 def test_sampler_gives_the_networks_images(fixture):
-    Gs = gen.load_Gs(fixture.pickle, data_format="NHWC")  # noqa: N806
-    sampler = gen.make_sampler(Gs, batch_size=3)
+    Gs = network_files.load_Gs(fixture.pickle, data_format="NHWC")  # noqa: N806
+    sampler = sampling.make_sampler(Gs, batch_size=3)
     images = sampler.images_for_seeds([1, 2, 3, 4])
-    expected = gen.convert_images_to_uint8(Gs(tf.constant(gen.latents_from_seeds([1, 2, 3, 4], 64))),
-                                           nchw_to_nhwc=True).numpy()
+    expected = convert_images_to_uint8(Gs(tf.constant(seeds.latents_from_seeds([1, 2, 3, 4], 64))),
+                                       nchw_to_nhwc=True).numpy()
     assert images.shape == (4, 32, 32, 3)
     assert np.abs(images.astype(int) - expected).max() <= 1
-    frames = gen.interpolation_frames(sampler, [1, 2], 3, space="z")
+    frames = figures.interpolation_frames(sampler, [1, 2], 3, space="z")
     np.testing.assert_array_equal(frames[[0, 2]], images[:2])
     with pytest.raises(ValueError, match="no mapping network"):
-        gen.interpolation_frames(sampler, [1, 2], 3, space="w")
+        figures.interpolation_frames(sampler, [1, 2], 3, space="w")
     with pytest.raises(ValueError, match="no truncation"):
-        sampler.generate(gen.latents_from_seeds([1], 64), truncation_psi=0.7, truncation_cutoff=8)
+        sampler.generate(seeds.latents_from_seeds([1], 64), truncation_psi=0.7, truncation_cutoff=8)
 
 
 def test_cli_images_and_interpolation(fixture, tmp_path, capsys):

@@ -9,6 +9,7 @@ import tensorflow as tf
 import stylegan_tf
 from official_cases import CaseFile
 from stylegan_tf import official
+from stylegan_tf.scopes import reusing_variables
 from training import loss as loss_lib
 from training.train_step import TrainStep, gs_beta, reset_optimizer
 
@@ -41,11 +42,26 @@ def _load(nets, values):
             var.assign(values[(n, name)])
 
 
-@pytest.mark.parametrize("data_format", ["NHWC"])
-def test_official_training_iterations(fixture, fixtures_dir, data_format):
+#: The second iteration at lod 0 has a leaky-ReLU pre-activation of G within 3e-6 of zero (32x32/Conv0_up, sample 4),
+#: which float32 rounding puts on either side depending on the convolution kernels a CPU's oneDNN picks (both sides
+#: are valid subgradients; the other side moves G's step-2 gradients by 2e-3 relative). Computed in float64 -- one of
+#: the fixture's own measured variants (README: "dtype='float64' in G's synthesis network and D", within tolerance)
+#: with the mapping network in float32, as the fixture ran it -- every case is matched on any machine; float32 is
+#: checked on the cases without such a kink.
+ITERATION_RUNS = {"float64": ("train_lod0_iter1", "train_lod0_iter2", "train_lod1.5_iter1"),
+                  "float32": ("train_lod0_iter1", "train_lod1.5_iter1")}
+
+
+@pytest.mark.parametrize("dtype", sorted(ITERATION_RUNS))
+def test_official_training_iterations(fixture, fixtures_dir, dtype, data_format="NHWC"):
     start_pickle = fixtures_dir / "official_stylegan" / "network-snapshot.pkl"
     start_values, snap_values = _values(start_pickle), _values(fixture.pickle)
     G, D, Gs = stylegan_tf.load_network_pkl(start_pickle, data_format=data_format)  # noqa: N806
+    if dtype != "float32":  # the same variables; synthesis and D compute in float64, the mapping in float32
+        with reusing_variables(G.official_variables()):
+            G = type(G)(name=G.name, data_format=data_format, synthesis=G.synthesis.variant(dtype=dtype),  # noqa: N806
+                        mapping=G.mapping, **G.static_kwargs)
+        D = D.variant(dtype=dtype)  # noqa: N806
     nets = {"G": G, "D": D, "Gs": Gs}
     opt_args = dict(learning_rate=0.001, beta_1=0.0, beta_2=0.99, epsilon=1e-8)
     step = TrainStep(G, D, Gs, keras.optimizers.Adam(**opt_args), keras.optimizers.Adam(**opt_args),
@@ -67,6 +83,8 @@ def test_official_training_iterations(fixture, fixtures_dir, data_format):
 
     ends = {}
     for case in fixture.doc["cases"]:
+        if case["name"] not in ITERATION_RUNS[dtype]:
+            continue
         if case["start"] == "start_pickle":
             start = dict(start_values)
             for net, name, value in case["var_overrides"]:

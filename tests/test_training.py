@@ -1,5 +1,5 @@
 """The training loop and CLI end to end on the bundled data: run directory, resume (also
-after kill -9), optimizer resets, NaN stop, bad flags, multi-worker on localhost."""
+after kill -9), optimizer resets, NaN stop, bad flags, multi-worker on localhost (also when a worker dies)."""
 import json
 import os
 import re
@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 import stylegan_tf
+from stylegan_tf import run_dir as run_files
 from training.schedule import training_schedule
 
 # A small, fast configuration: 8x8 -> 32x32 in 0.4-kimg phases, tick every 0.128 kimg.
@@ -73,13 +74,23 @@ def test_mixed_precision_run_trains_in_float16(tmp_path):
     (["--config=nope"], "--config"),
     (["--data=/nonexistent/dataset"], "/nonexistent/dataset"),
     (["--outdir=/proc/forbidden"], "not writable"),
-    (["--loss=wgan-gp", "--r1_gamma=5"], "--r1_gamma applies to the logistic loss only"),
+    (["--loss=wgan-gp", "--r1_gamma=5"], "r1_gamma applies to the logistic loss only"),
     (["--resume=/tmp"], "not a run directory"),
+    (["--gpus=2"], "gpus=2, but 0 GPU(s) are visible"),
+    (["--resume=/tmp", "--lrate=0.1"], "--lrate cannot change a resumed run"),
 ])
 def test_bad_flags_give_one_clear_line(tmp_path, args, message):
     out = train(f"--outdir={tmp_path}", *args, check=False, timeout=120)
-    assert out.returncode != 0
-    assert message in out.stderr and "Traceback" not in out.stderr
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert out.returncode == 2 and len(errors) == 1 and message in errors[0], out.stderr[-2000:]
+    assert "Traceback" not in out.stderr
+
+
+def test_help_lists_every_flag_and_exits_0():
+    out = train("--help", timeout=120)
+    assert out.stdout.startswith("usage: stylegan-train") and "Try --helpfull" not in out.stdout
+    for flag in ("--config=", "--resume=TEXT", "--total_kimg=X", "--[no]dry_run", "--gpus=N", "--metrics="):
+        assert flag in out.stdout, flag
 
 
 def test_empty_dataset_directory(tmp_path):
@@ -109,15 +120,21 @@ def test_run_then_resume_continues_where_it_stopped(tmp_path):
             "checkpoints"} <= names
     assert any(n.startswith("events.out.tfevents") for n in names)
     log = open(os.path.join(run_dir, "log.txt")).read()
-    assert re.search(r"tick 1 +kimg 0\.1 +lod 2\.00 +minibatch 16 +time \S+ +sec/tick", log)
+    assert re.search(r"tick 1 +kimg 0\.128/0\.25 \(51%\) +lod 2\.00 +minibatch 16 +time \S+ +sec/tick .* ETA \S+", log)
     first_nimg = nimg_of_checkpoint(run_dir)
     assert first_nimg == 256
     d_iters = checkpoint_value(run_dir, "D_opt/_iterations/.ATTRIBUTES/VARIABLE_VALUE")
+    elapsed = checkpoint_value(run_dir, "progress/elapsed_sec/.ATTRIBUTES/VARIABLE_VALUE")
+    assert elapsed > 0
 
     train(f"--resume={run_dir}", "--total_kimg=0.5")
     log = open(os.path.join(run_dir, "log.txt")).read()
-    assert f"at kimg {first_nimg / 1000:.1f}" in log and "kimg 0.5" in log
+    assert f"at kimg {first_nimg / 1000:g}" in log and "kimg 0.512/0.5 (100%)" in log
     assert nimg_of_checkpoint(run_dir) == 512
+    # the time field continues from the checkpoint: the resumed run's first tick is past the first run's time
+    resumed = log[log.index("Resuming from"):]
+    first_time = re.search(r"tick 3 .* time (\d+)s ", resumed)
+    assert first_time and int(first_time.group(1)) >= int(elapsed), resumed
     # same lod phase: Adam continued (no reset), one step per minibatch
     assert checkpoint_value(run_dir, "D_opt/_iterations/.ATTRIBUTES/VARIABLE_VALUE") == d_iters + 16
     G, D, Gs = stylegan_tf.load_network_pkl(os.path.join(run_dir, "network-final.pkl"))  # noqa: N806
@@ -133,7 +150,8 @@ def test_kill_9_then_resume_restores_progress_and_optimizer(tmp_path):
         deadline = time.time() + 600
         while time.time() < deadline:
             runs = [d for d in os.listdir(outdir) if re.match(r"^\d{5}-", d)] if os.path.isdir(outdir) else []
-            if runs and tf.train.latest_checkpoint(os.path.join(outdir, runs[0], "checkpoints")):
+            if runs and any(run_files.checkpoint_nimg(p) > 0  # past the kimg-0 checkpoint of the start
+                            for p in run_files.checkpoint_prefixes(os.path.join(outdir, runs[0]))):
                 time.sleep(2)  # let it train on past the checkpoint
                 break
             assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
@@ -145,25 +163,27 @@ def test_kill_9_then_resume_restores_progress_and_optimizer(tmp_path):
     run_dir = the_run_dir(outdir)
     nimg = nimg_of_checkpoint(run_dir)
 
-    from training.training_loop import TrainingLoop, load_options
-    loop = TrainingLoop(load_options(run_dir), run_dir, log=lambda message: None)
-    loop.restore(run_dir)
+    from training import options as options_lib
+    from training.resume import resume_point
+    from training.training_loop import TrainingLoop
+    loop = TrainingLoop(options_lib.load(run_dir), run_dir, log=lambda message: None)
+    loop.restore(resume_point(run_dir))
     assert int(loop.progress.cur_nimg.numpy()) == nimg > 0
     moments = loop.D_opt.variables[2:]  # after the step count and the learning rate
     for i, var in enumerate(moments, start=2):
         np.testing.assert_array_equal(var.numpy(), checkpoint_value(
             run_dir, f"D_opt/_variables/{i}/.ATTRIBUTES/VARIABLE_VALUE"))
     assert sum(np.abs(v.numpy()).max() > 0 for v in moments) >= 10  # real moments (idle blocks stay 0)
-    fresh = TrainingLoop(load_options(run_dir), run_dir, log=lambda message: None)
+    fresh = TrainingLoop(options_lib.load(run_dir), run_dir, log=lambda message: None)
     name = "G_synthesis/4x4/Conv/weight"
     initial = dict(fresh.G.all_official_variables())[name].numpy()
-    fresh.restore(run_dir)
+    fresh.restore(resume_point(run_dir))
     restored = dict(loop.G.all_official_variables())[name].numpy()
     np.testing.assert_array_equal(dict(fresh.G.all_official_variables())[name].numpy(), restored)
     assert np.abs(restored - initial).max() > 0  # trained weights, not a fresh initialization
 
     train(f"--resume={run_dir}", f"--total_kimg={nimg / 1000 + 0.1}")
-    assert f"at kimg {nimg / 1000:.1f}" in open(os.path.join(run_dir, "log.txt")).read()
+    assert f"at kimg {nimg / 1000:g}" in open(os.path.join(run_dir, "log.txt")).read()
     assert nimg_of_checkpoint(run_dir) > nimg
 
 
@@ -188,20 +208,19 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
 def test_lod_schedule_and_optimizer_resets_happen_at_the_right_kimg(tmp_path):
     """Phases of 0.1 kimg: the log's lod per tick follows the schedule, and Adam's step count
     at the end equals the steps since the last change of floor(lod) or ceil(lod)."""
-    from training.dataset import DEFAULT_DATASET
-    from training.presets import PRESETS
+    import dataclasses
+
+    from training.presets import resolve
     from training.training_loop import TrainingLoop
-    options = PRESETS["quickstart"]()
-    options.update(data=str(DEFAULT_DATASET), total_kimg=0.512, image_snapshot_ticks=0, network_snapshot_ticks=0,
-                   grid_size=(2, 2))
-    options.sched_args.update(lod_training_kimg=0.1, lod_transition_kimg=0.1, minibatch_base=16,
-                              tick_kimg_base=0.064)
+    options = dataclasses.replace(resolve("quickstart", total_kimg=0.512, image_snapshot_ticks=0, snapshot_ticks=0,
+                                          minibatch=16, tick_kimg=0.064), grid_size=(2, 2))
+    options.sched_args.lod_training_kimg = options.sched_args.lod_transition_kimg = 0.1
     lines = []
     loop = TrainingLoop(options, str(tmp_path), log=lines.append)
     loop.run()
     group = 16 * options.minibatch_repeats
     starts = list(range(0, 512, group))
-    lods = [training_schedule(n, 5, **options.sched_args).lod for n in starts]
+    lods = [training_schedule(n, 5, sched=options.sched_args).lod for n in starts]
     phases = [(np.floor(lod), np.ceil(lod)) for lod in lods]
     last_reset = max(i for i in range(len(phases)) if i == 0 or phases[i] != phases[i - 1])
     expected_steps = (len(starts) - last_reset) * options.minibatch_repeats
@@ -247,17 +266,46 @@ def test_two_worker_multi_worker_mirrored_run_on_localhost(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_dead_worker_stops_the_other_with_one_line_and_the_resume_command(tmp_path):
+    """kill -9 of worker 1 of two: worker 0 stops with one line naming worker 1 and the --resume command."""
+    workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
+    procs = []
+    for index in range(2):
+        env = dict(ENV, TF_CONFIG=json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker",
+                                                                                        "index": index}}))
+        procs.append(subprocess.Popen([sys.executable, "-m", "training.train", *FAST, "--total_kimg=100",
+                                       f"--outdir={tmp_path}"], env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    try:
+        deadline = time.time() + 600
+        while not any(run_files.checkpoint_nimg(prefix) > 0 for d in os.listdir(tmp_path) if re.match(r"^\d{5}-", d)
+                      for prefix in run_files.checkpoint_prefixes(os.path.join(tmp_path, d))):
+            assert all(p.poll() is None for p in procs) and time.time() < deadline
+            time.sleep(0.5)
+        procs[1].send_signal(signal.SIGKILL)
+        _, err = procs[0].communicate(timeout=300)
+    finally:
+        for p in procs:
+            p.kill()
+    run_dir = the_run_dir(str(tmp_path))
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert procs[0].returncode == 2 and len(errors) == 1 and "Traceback" not in err, err[-3000:]
+    assert f"worker 1 ({workers[1]}) stopped responding" in errors[0]
+    assert errors[0].endswith(f"(to continue: stylegan-train --resume={run_dir})")
+
+
+@pytest.mark.slow
 def test_learning_sliced_wasserstein_distance_falls(tmp_path):
     """A short quickstart run (6 kimg, at 8x8) on the bundled Fashion-MNIST: the SWD (ProGAN's
     multi-scale sliced Wasserstein distance, 1024 images) between Gs's images and the reals
     falls clearly compared with the untrained Gs."""
-    from metrics.run_metrics import evaluate
-    from training.dataset import DEFAULT_DATASET
-    from training.presets import PRESETS
+    import dataclasses
+
+    from metrics.evaluate import evaluate
+    from training.presets import resolve
     from training.training_loop import TrainingLoop
-    options = PRESETS["quickstart"]()
-    options.update(data=str(DEFAULT_DATASET), total_kimg=6, image_snapshot_ticks=0, network_snapshot_ticks=0,
-                   grid_size=(2, 2))
+    options = dataclasses.replace(resolve("quickstart", total_kimg=6, image_snapshot_ticks=0, snapshot_ticks=0),
+                                  grid_size=(2, 2))
     loop = TrainingLoop(options, str(tmp_path), log=lambda message: None)
 
     def swd():
@@ -275,9 +323,7 @@ def test_generate_and_convert_read_the_run_checkpoints(tmp_path):
     """A run's checkpoints/ carry networks.json: the networks rebuilt from the newest checkpoint equal
     those of network-final.pkl (written at the same kimg), and a run directory whose checkpoint is
     newer than its pickles generates from the checkpoint."""
-    from stylegan_tf import checkpoints
-    from stylegan_tf import generate as gen
-    from training import convert
+    from stylegan_tf import checkpoints, network_files, sampling
     train(*FAST, "--total_kimg=0.1", f"--outdir={tmp_path}")
     run_dir = the_run_dir(str(tmp_path))
     final = os.path.join(run_dir, "network-final.pkl")
@@ -291,14 +337,15 @@ def test_generate_and_convert_read_the_run_checkpoints(tmp_path):
     for (name, got), (_, want) in zip(restored, expected):
         np.testing.assert_array_equal(got, want, err_msg=name)
 
-    images = gen.Sampler(gen.load_Gs(final), batch_size=4).images_for_seeds(range(4), 0.7)
-    assert gen.resolve_network(run_dir) == final  # written after the last checkpoint
+    images = sampling.Sampler(network_files.load_Gs(final), batch_size=4).images_for_seeds(range(4), 0.7)
+    assert network_files.resolve_network(run_dir) == final  # written after the last checkpoint
     os.utime(final, (time.time() - 3600,) * 2)  # as if the run went on after it
-    assert gen.resolve_network(run_dir) == tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
-    np.testing.assert_array_equal(gen.Sampler(gen.load_Gs(run_dir), batch_size=4).images_for_seeds(range(4), 0.7),
-                                  images)
+    assert network_files.resolve_network(run_dir) == tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+    from_run = sampling.Sampler(network_files.load_Gs(run_dir), batch_size=4).images_for_seeds(range(4), 0.7)
+    np.testing.assert_array_equal(from_run, images)
 
     out_pkl = str(tmp_path / "from_checkpoint.pkl")
-    assert convert.checkpoint_to_pkl(run_dir, out_pkl) == len(expected)
+    converted = checkpoints.checkpoint_to_pkl(network_files.checkpoint_directory(run_dir), out_pkl)
+    assert len(values(converted)) == len(expected)
     for (name, got), (_, want) in zip(values(stylegan_tf.load_network_pkl(out_pkl)), expected):
         np.testing.assert_array_equal(got, want, err_msg=name)

@@ -13,7 +13,7 @@ import numpy as np
 from absl import app, flags
 
 from training.dataset import TFRecordDataset
-from training.dataset_tool import TFRecordExporter
+from training.dataset_writer import TFRecordExporter
 
 _DATASET_BYTES = 128 << 20
 

@@ -1,6 +1,7 @@
-"""Training data: the official multi-resolution TFRecord format read with tf.data, and a synthetic source.
+"""Training data: datasets in the official multi-resolution TFRecord format, read with tf.data.
 
-On-disk layout of a dataset directory (written by `training.dataset_tool` or by NVIDIA's `dataset_tool.py`):
+On-disk layout of a dataset directory (written by `stylegan-dataset`, see `training.dataset_writer`, or by NVIDIA's
+`dataset_tool.py`):
 
 - `<name>-rNN.tfrecords`, one file per level of detail, NN = log2 of its resolution on two digits (`r02` = 4x4 up to
   `r10` = 1024x1024). Record i of every file is image i. Each record is a `tf.train.Example` with two features:
@@ -13,15 +14,23 @@ On-disk layout of a dataset directory (written by `training.dataset_tool` or by 
 Images leave the pipeline as uint8 NCHW `[B, C, r, r]` with dynamic range [0, 255]; labels as float32
 `[B, label_size]` (`label_size` may be 0). The level read at a (possibly fractional) `lod` is `floor(lod)`, i.e.
 resolution `resolution / 2**floor(lod)`, as in the official training loop.
+
+Records carry CRC32C checksums: `read_errors()` turns TensorFlow's `DataLossError` (a damaged record) into a
+`DatasetError` naming the file and record, and `TFRecordDataset.verify()` checks them all up front.
 """
+import contextlib
 import glob
+import hashlib
 import math
 import os
 import pathlib
+import re
 import struct
 
 import numpy as np
 import tensorflow as tf
+
+from stylegan_tf.errors import StyleGANError
 
 # Bundled real data: 3,000 Fashion-MNIST training images (300 per class), 32x32, 1 channel, one-hot labels.
 DEFAULT_DATASET = pathlib.Path(__file__).resolve().parent / "data" / "fashion_mnist_32"
@@ -29,8 +38,9 @@ DEFAULT_DATASET = pathlib.Path(__file__).resolve().parent / "data" / "fashion_mn
 _RECORD_OVERHEAD = 16  # TFRecord framing: uint64 length, uint32 length CRC, payload, uint32 payload CRC.
 
 
-class DatasetError(Exception):
-    """A dataset (or the source of one) is missing, malformed or inconsistent. The message says what and where."""
+class DatasetError(StyleGANError, ValueError):
+    """A dataset (or the source of one) is missing, malformed, damaged or inconsistent. The message says what and
+    where."""
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -85,11 +95,52 @@ def scan_tfrecord_file(path):
     return first, count
 
 
-# ----------------------------------------------------------------------------------------------------------------------
-# Interface shared by the real and the synthetic dataset.
+def _op_message(error):
+    """The readable part of a TensorFlow op error, without its `{{function_node ...}}` and `[Op:...]` decorations."""
+    return " ".join(re.sub(r"\{\{.*?\}\}|\[Op:.*$", "", error.message).split())
 
-class _Dataset:
-    """Attributes and methods common to TFRecordDataset and SyntheticDataset.
+
+def _damaged_record(path, error):
+    """`(record index or None, byte offset or None)` of the record a `DataLossError` reports in the file `path`:
+    TensorFlow gives the offset of the record (bad length checksum) or of its payload, 12 bytes further."""
+    match = re.search(r"record at (\d+)", error.message)
+    if not match:
+        return None, None
+    offset = int(match.group(1))
+    with open(path, "rb") as file:
+        frame = _read_frame(file, path, 0, 0, os.path.getsize(path)) + _RECORD_OVERHEAD
+    index, rest = divmod(offset, frame)
+    return (index, offset - rest) if rest in (0, 12) else (None, offset)
+
+
+def verify_tfrecord_file(path, max_records=None, progress=None):
+    """Reads the records of a `.tfrecords` file (all, or the first `max_records`) checking their CRC32C checksums;
+    returns how many were read. A damaged record raises DatasetError naming the file and the record.
+
+    `progress`: an optional `stylegan_tf.progress.Progress`, advanced by the number of records read.
+    """
+    records = tf.data.TFRecordDataset(path, buffer_size=16 << 20)
+    if max_records is not None:
+        records = records.take(max_records)
+    count = 0
+    try:
+        for num_records in records.batch(4096).map(tf.size):  # reading checks the checksums
+            count += int(num_records)
+            if progress is not None:
+                progress.update(int(num_records))
+    except tf.errors.DataLossError as error:
+        index, offset = _damaged_record(path, error)
+        where = f"record {index} (at byte {offset})" if index is not None else f"a record ({_op_message(error)})"
+        raise DatasetError(f"{path} is damaged: {where} fails its checksum; re-create the dataset (or restore the "
+                           f"file)") from None
+    return count
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# The interface of every dataset object.
+
+class BaseDataset:
+    """Attributes and methods common to TFRecordDataset and `training.synthetic_dataset.SyntheticDataset`.
 
     Subclasses pass the common attributes to `__init__` and implement `make_dataset`. `_np_labels` is the float32
     table `[rows, label_size]` that random labels are drawn from.
@@ -147,8 +198,21 @@ class _Dataset:
         key = (self.level(lod), int(n))
         if key not in self._np_iterators:
             self._np_iterators[key] = iter(self.make_dataset(key[0], key[1]))
-        images, labels = next(self._np_iterators[key])
+        with self.read_errors():
+            images, labels = next(self._np_iterators[key])
         return images.numpy(), labels.numpy()
+
+    @contextlib.contextmanager
+    def read_errors(self):
+        """Inside the block (around the loop drawing batches from `make_dataset`/`distribute`), TensorFlow's
+        `DataLossError` (a damaged record) becomes a `DatasetError` naming the file and record."""
+        try:
+            yield
+        except tf.errors.DataLossError as error:
+            raise DatasetError(self._data_loss_message(error)) from None
+
+    def _data_loss_message(self, error):
+        return f"dataset {self.name} is damaged ({_op_message(error)}); re-create it"
 
     def get_random_labels_np(self, n, rng):
         """`n` random rows of the label table as float32 `[n, label_size]`; `rng` is a numpy Generator/RandomState."""
@@ -169,7 +233,7 @@ class _Dataset:
         self._tf_labels = None
 
 
-def _pipeline_seed(seed, input_context):
+def pipeline_seed(seed, input_context):
     """A per-input-pipeline int64 seed for stateless random ops (random when `seed` is None)."""
     pipeline = input_context.input_pipeline_id if input_context is not None else 0
     entropy = [seed, pipeline] if seed is not None else None
@@ -238,7 +302,7 @@ def _load_labels(label_file, num_images, max_label_size):
     return labels
 
 
-class TFRecordDataset(_Dataset):
+class TFRecordDataset(BaseDataset):
     """A dataset directory in the official multi-resolution TFRecord format (see the module docstring).
 
     Args (names and defaults as official):
@@ -256,8 +320,8 @@ class TFRecordDataset(_Dataset):
 
     Attributes: `name`, `shape` ([C, H, W] of the top level), `resolution`, `resolution_log2`, `num_channels`,
     `dtype` ('uint8'), `dynamic_range` ([0, 255]), `label_size`, `label_dtype` ('float32'), `num_images`,
-    `level_resolutions` (resolution per integer lod), `level_files` (path per integer lod), `tfrecord_dir`,
-    `label_file` (None without labels).
+    `level_resolutions` and `level_files` (per integer lod), `tfrecord_dir`, `label_file` (None without labels),
+    `labels` (the label table in stored order), `cache_key`. `iterate_stored` reads the images in stored order.
 
     Raises DatasetError if the directory is missing or empty, a file is truncated, levels disagree with each other,
     or the labels do not match the images.
@@ -346,7 +410,7 @@ class TFRecordDataset(_Dataset):
         level = self.level(lod)
         shape = [self.num_channels, self.level_resolutions[level], self.level_resolutions[level]]
         labels = tf.constant(self._np_labels)
-        mirror_seed = _pipeline_seed(seed, input_context)
+        mirror_seed = pipeline_seed(seed, input_context)
 
         def decode(batch_index, record_indices, records):
             images = _decode_batch(records, shape)
@@ -362,7 +426,55 @@ class TFRecordDataset(_Dataset):
             dataset = dataset.repeat()
         dataset = dataset.batch(batch_size, drop_remainder=self.repeat).enumerate()
         dataset = dataset.map(lambda i, batch: decode(i, *batch), num_parallel_calls=self.num_threads)
-        return _finish(dataset, self.prefetch_mb)
+        return with_prefetch(dataset, self.prefetch_mb)
+
+    @property
+    def labels(self):
+        """The label table in stored order: float32 `[num_images, label_size]`, row i labelling image i."""
+        return self._np_labels
+
+    @property
+    def cache_key(self):
+        """A name for the images this object reads (for caches of what is computed from them): the dataset name and a
+        hash of its absolute directory, resolution and level file names and sizes."""
+        files = "|".join(f"{os.path.basename(p)}:{os.path.getsize(p)}" for p in self.level_files)
+        ident = f"{os.path.abspath(self.tfrecord_dir)}|{self.resolution}|{files}"
+        return f"{self.name}-{hashlib.md5(ident.encode(), usedforsecurity=False).hexdigest()[:12]}"
+
+    def iterate_stored(self, batch_size, max_images=None, lod=0):
+        """Yields the images in stored order, once, as uint8 NumPy batches `[B, C, r, r]` (the last one may be short):
+        all of them, or the first `max_images`; at the top resolution (or at `lod`, r = resolution / 2**floor(lod)).
+
+        Ignores this object's shuffling, repetition and mirroring; a damaged record raises DatasetError
+        (`read_errors`).
+        """
+        level = self.level(lod)
+        shape = [self.num_channels, self.level_resolutions[level], self.level_resolutions[level]]
+        records = tf.data.TFRecordDataset(self.level_files[level], buffer_size=self.buffer_mb << 20)
+        if max_images is not None:
+            records = records.take(max_images)
+        batches = records.batch(batch_size).map(lambda batch: _decode_batch(batch, shape),
+                                                num_parallel_calls=self.num_threads).prefetch(2)
+        with self.read_errors():
+            for images in batches:
+                yield images.numpy()
+
+    def verify(self, progress=None):
+        """Reads every record of every level checking its CRC32C checksum (DatasetError naming the first damaged
+        one); `progress`: an optional `Progress` counting records (`num_images * len(level_files)` in all)."""
+        for path in self.level_files:
+            verify_tfrecord_file(path, progress=progress)
+
+    def _data_loss_message(self, error):
+        """Finds the damaged file: each level file with a record at the offset TensorFlow reports is read up to it."""
+        for path in self.level_files:
+            index, _ = _damaged_record(path, error)
+            if index is not None and index < scan_tfrecord_file(path)[1]:
+                try:
+                    verify_tfrecord_file(path, max_records=index + 1)
+                except DatasetError as found:
+                    return str(found)
+        return f"a file of dataset {self.tfrecord_dir} is damaged ({_op_message(error)}); re-create the dataset"
 
     def close(self):
         """Also drops the per-level record pipelines (and their in-memory caches)."""
@@ -370,7 +482,7 @@ class TFRecordDataset(_Dataset):
         self._records_cache.clear()
 
 
-def _finish(dataset, prefetch_mb):
+def with_prefetch(dataset, prefetch_mb):
     """Adds an autotuned prefetch whose RAM budget is `prefetch_mb` megabytes (0 = none)."""
     if prefetch_mb <= 0:
         return dataset
@@ -378,46 +490,6 @@ def _finish(dataset, prefetch_mb):
     options.autotune.ram_budget = prefetch_mb << 20
     return dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
 
-
-# ----------------------------------------------------------------------------------------------------------------------
-# Synthetic data for benchmarks.
-
-class SyntheticDataset(_Dataset):
-    """Random images and labels generated on the fly, with the interface of TFRecordDataset (official equivalent).
-
-    Images are uniform noise over `dynamic_range` in `dtype`, NCHW; labels are random one-hot rows of
-    `label_size` classes (float32 `[B, 0]` when `label_size` is 0). The data never ends; `num_images` is None.
-    """
-
-    def __init__(self, resolution=1024, num_channels=3, dtype="uint8", dynamic_range=(0, 255), label_size=0):
-        if resolution < 4 or resolution & (resolution - 1):
-            raise ValueError(f"resolution must be a power of two >= 4, not {resolution}")
-        np_labels = np.eye(label_size, dtype=np.float32) if label_size else np.zeros([1, 0], np.float32)
-        super().__init__("synthetic", num_channels, resolution, dtype, dynamic_range, np_labels)
-        self.num_images = None
-
-    def make_dataset(self, lod, batch_size, seed=None, input_context=None):
-        """Endless `(images [B, C, r, r], labels [B, label_size])` at `lod`; the same `seed` gives the same data."""
-        resolution = self.level_resolutions[self.level(lod)]
-        shape = [batch_size, self.num_channels, resolution, resolution]
-        dtype = tf.as_dtype(self.dtype)
-        low, high = self.dynamic_range
-        labels = tf.constant(self._np_labels)
-        base_seed = _pipeline_seed(seed, input_context)
-
-        def generate(index):
-            seed_images, seed_labels = tf.unstack(tf.random.experimental.stateless_split([base_seed, index]))
-            if dtype.is_integer:
-                images = tf.random.stateless_uniform(shape, seed_images, low, high + 1, dtype=tf.int32)
-            else:
-                images = tf.random.stateless_uniform(shape, seed_images, low, high)
-            rows = tf.random.stateless_uniform([batch_size], seed_labels, 0, labels.shape[0], dtype=tf.int32)
-            return tf.cast(images, dtype), tf.gather(labels, rows)
-
-        return _finish(tf.data.Dataset.counter().map(generate, num_parallel_calls=tf.data.AUTOTUNE), 64)
-
-
-# ----------------------------------------------------------------------------------------------------------------------
 
 def load_dataset(data_dir, **kwargs):
     """Opens the dataset directory `data_dir` (str or path; `~` expanded) as a TFRecordDataset.

@@ -1,4 +1,4 @@
-"""The official StyleGAN / ProGAN loss functions.
+"""The official StyleGAN / ProGAN / StyleGAN2 loss functions.
 
 Every loss takes the networks and its inputs explicitly (the random draws are the
 caller's: ``latents [N, latent_size]``, ``labels [N, label_size]``, ``reals [N, C, r, r]``
@@ -15,9 +15,20 @@ also correct to sum across replicas and divide by the global batch.
 ``G_kwargs`` / ``D_kwargs`` go to every call of G / D (e.g. ``lod``, ``resolution``,
 ``randomize_noise``, ``style_mixing_draws``, ``rng``); G is called with
 ``is_training=True``. ``loss_scale`` (mixed precision) scales the inner gradient of the
-R1 / R2 / gradient penalties as official ``apply_loss_scaling`` does.
+R1 / R2 / gradient / path-length penalties as official ``apply_loss_scaling`` does.
+
+StyleGAN2's losses (``G_logistic_ns_pathreg``, ``D_logistic_r1``; ``REGULARIZED_G_LOSSES`` /
+``REGULARIZED_D_LOSSES``) keep the regularizer apart, as official: they return ``(loss, reg,
+stats)`` with ``loss [N, 1]`` and ``reg [M]`` (the official pair), for lazy regularization
+(``mean(reg * interval)`` every ``interval`` minibatches). The regularizers also exist alone,
+``G_pathreg`` and ``D_r1``, so that a step that only regularizes computes only that. The path
+length's moving average ``pl_mean`` is a float32 variable of the caller's (official: one per
+loss instance, initially 0), updated by every call.
 """
+import numpy as np
 import tensorflow as tf
+
+from stylegan_tf.errors import InputError
 
 
 def _fake_scores(G, D, latents, labels, G_kwargs, D_kwargs):  # noqa: N803 (official names)
@@ -155,5 +166,82 @@ def D_hinge_gp(G, D, reals, labels, latents, mixing_factors, wgan_lambda=10.0, w
                                     D_kwargs, loss_scale, stats), stats
 
 
+def D_r1(D, reals, labels, gamma=10.0, D_kwargs=None, loss_scale=None):  # noqa: N802,N803
+    """StyleGAN2's R1 regularizer alone: ``reg = gamma / 2 * |grad D(reals)|^2`` ``[N]``; ``(reg, stats)``."""
+    real_scores, grads = _input_gradient(D, reals, labels, D_kwargs, loss_scale)
+    penalty = _sum_squares(grads)
+    return penalty * (gamma * 0.5), {"Loss/scores/real": real_scores, "Loss/gradient_penalty": penalty}
+
+
+def D_logistic_r1(G, D, reals, labels, latents, gamma=10.0, G_kwargs=None, D_kwargs=None,  # noqa: N802,N803
+                  loss_scale=None):
+    """StyleGAN2's D loss: ``loss = softplus(D(fake)) + softplus(-D(real))`` ``[N, 1]`` and the R1 regularizer
+    ``reg = gamma / 2 * |grad D(real)|^2`` ``[N]`` (kept apart, as official); ``(loss, reg, stats)``."""
+    _, real, fake, real_grads, stats = _real_fake(G, D, reals, labels, latents, G_kwargs, D_kwargs, loss_scale,
+                                                  real_grads=True)
+    penalty = _sum_squares(real_grads)
+    stats["Loss/gradient_penalty"] = penalty
+    return tf.nn.softplus(fake) + tf.nn.softplus(-real), penalty * (gamma * 0.5), stats
+
+
+def _path_lengths(G, latents, labels, pl_noise, G_kwargs, loss_scale):  # noqa: N803
+    """``(images [N, C, H, W], pl_lengths [N] float32)``: G's images in training mode and the official
+    ``|J^T y|`` of each, ``sqrt(mean_layers(sum_dims(grad^2)))`` with ``grad`` the gradient of
+    ``sum(images * pl_noise / sqrt(H * W))`` with respect to the dlatents the synthesis ran on
+    ``[N, num_layers, D]`` (``pl_noise``: standard normal, the images' shape)."""
+    with tf.GradientTape() as tape:
+        tape.watch(latents)
+        images, dlatents = G(latents, labels, is_training=True, return_dlatents=True, **(G_kwargs or {}))
+        height, width = G.official_output_shape[2:]
+        noise = tf.cast(pl_noise, tf.float32) / np.sqrt(height * width)
+        target = tf.reduce_sum(tf.cast(images, tf.float32) * noise) * (1.0 if loss_scale is None else loss_scale)
+    grads = tf.cast(tape.gradient(target, dlatents), tf.float32)
+    if loss_scale is not None:
+        grads /= loss_scale
+    return images, tf.sqrt(tf.reduce_mean(tf.reduce_sum(tf.square(grads), axis=2), axis=1))
+
+
+def _path_length_penalty(pl_lengths, pl_mean, pl_decay, pl_weight):
+    """Official: ``pl_mean += pl_decay * (mean(pl_lengths) - pl_mean)`` (the variable is updated), then
+    ``reg = (pl_lengths - pl_mean)^2 * pl_weight`` with the updated value; ``(reg [N], stats)``."""
+    mean = pl_mean + pl_decay * (tf.reduce_mean(pl_lengths) - pl_mean)
+    pl_mean.assign(mean)
+    penalty = tf.square(pl_lengths - mean)
+    return penalty * pl_weight, {"Loss/pl_lengths": pl_lengths, "Loss/pl_penalty": penalty}
+
+
+def G_pathreg(G, pl_latents, pl_labels, pl_noise, pl_mean, pl_decay=0.01, pl_weight=2.0,  # noqa: N802,N803
+              G_kwargs=None, loss_scale=None):
+    """StyleGAN2's path length regularizer alone, on its own minibatch ``pl_latents [M, latent_size]``,
+    ``pl_labels [M, label_size]``, ``pl_noise [M, C, R, R]`` (standard normal): ``(reg [M], stats)``; updates
+    ``pl_mean``."""
+    _, lengths = _path_lengths(G, pl_latents, pl_labels, pl_noise, G_kwargs, loss_scale)
+    return _path_length_penalty(lengths, pl_mean, pl_decay, pl_weight)
+
+
+def G_logistic_ns_pathreg(G, D, latents, labels, pl_noise, pl_mean, pl_latents=None, pl_labels=None,  # noqa: N802,N803
+                          pl_minibatch_shrink=2, pl_decay=0.01, pl_weight=2.0, G_kwargs=None, D_kwargs=None,
+                          loss_scale=None):
+    """StyleGAN2's G loss: ``loss = softplus(-D(G(z)))`` ``[N, 1]`` and the path length regularizer ``reg``
+    ``[N / pl_minibatch_shrink]`` (kept apart, as official); ``(loss, reg, stats)``; updates ``pl_mean``.
+
+    With ``pl_minibatch_shrink`` > 1 the regularizer runs G again on its own minibatch ``pl_latents``,
+    ``pl_labels`` (``N // pl_minibatch_shrink`` each); with 1, on the loss's own fakes (one G call).
+    ``pl_noise``: standard normal, the shape of the regularizer's images."""
+    if pl_minibatch_shrink > 1:
+        if pl_latents is None or pl_labels is None:
+            raise InputError("pl_minibatch_shrink > 1 needs the regularizer's own pl_latents and pl_labels")
+        fakes = G(latents, labels, is_training=True, **(G_kwargs or {}))
+        _, lengths = _path_lengths(G, pl_latents, pl_labels, pl_noise, G_kwargs, loss_scale)
+    else:
+        fakes, lengths = _path_lengths(G, latents, labels, pl_noise, G_kwargs, loss_scale)
+    fake_scores = tf.cast(D(fakes, labels, **(D_kwargs or {})), tf.float32)
+    reg, stats = _path_length_penalty(lengths, pl_mean, pl_decay, pl_weight)
+    return tf.nn.softplus(-fake_scores), reg, stats
+
+
 G_LOSSES = {f.__name__: f for f in (G_wgan, G_logistic_saturating, G_logistic_nonsaturating)}
 D_LOSSES = {f.__name__: f for f in (D_wgan, D_wgan_gp, D_logistic, D_logistic_simplegp, D_hinge, D_hinge_gp)}
+#: StyleGAN2's losses, returning ``(loss, reg, stats)``, and their regularizers alone
+REGULARIZED_G_LOSSES = {G_logistic_ns_pathreg.__name__: (G_logistic_ns_pathreg, G_pathreg)}
+REGULARIZED_D_LOSSES = {D_logistic_r1.__name__: (D_logistic_r1, D_r1)}

@@ -1,25 +1,13 @@
-"""Training presets: the official train.py configurations and a small CPU quickstart.
+"""Training presets (the official train.py configurations and a small CPU quickstart) and the options of a new run:
+a preset with the changes a user asked for.
 
-Each preset is a function returning the options EasyDict that ``training.training_loop``
-takes (and ``training_options.json`` records).
+`PRESETS[name]()` returns a fresh `training.options.TrainingOptions`; `resolve(name, **changes)` applies the
+`stylegan-train` flags to it.
 """
-import copy
+import dataclasses
 
-from dnnlib.util import EasyDict
-
-_ADAM = EasyDict(beta1=0.0, beta2=0.99, epsilon=1e-8)
-_BASE = EasyDict(
-    data=None, G_func="G_style", D_func="D_basic", total_kimg=25000, seed=1000, data_format="auto", xla=False,
-    mixed_precision=False,
-    G_args={}, D_args={}, G_opt_args=_ADAM, D_opt_args=_ADAM,
-    G_loss="G_logistic_nonsaturating", G_loss_args={}, D_loss="D_logistic_simplegp", D_loss_args={"r1_gamma": 10.0},
-    sched_args=EasyDict(lod_initial_resolution=8, lod_training_kimg=600, lod_transition_kimg=600, minibatch_base=4,
-                        minibatch_dict={}, G_lrate_dict={128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003},
-                        D_lrate_dict={128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003}),
-    minibatch_repeats=4, D_repeats=1, reset_opt_for_new_lod=True, G_smoothing_kimg=10.0, mirror_augment=False,
-    style_mixing=True,
-    image_snapshot_ticks=1, network_snapshot_ticks=10, checkpoint_ticks=1, resume_pkl=None, resume_kimg=0.0,
-    grid_size=None, dataset_args={}, metrics=[])
+from stylegan_tf.errors import InputError
+from training.options import Schedule, TrainingOptions
 
 _FFHQ_MINIBATCH = {  # official train.py: (minibatch_base, minibatch_dict) per GPU count
     1: (4, {4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4}),
@@ -30,27 +18,23 @@ _FFHQ_MINIBATCH = {  # official train.py: (minibatch_base, minibatch_dict) per G
 
 
 def _ffhq(num_gpus):
-    o = copy.deepcopy(_BASE)
-    o.mirror_augment = True
-    o.sched_args.minibatch_base, o.sched_args.minibatch_dict = _FFHQ_MINIBATCH[num_gpus]
+    """Official StyleGAN on FFHQ with `num_gpus` GPUs: mirrored reals, the official per-GPU minibatches."""
+    o = TrainingOptions(config=f"ffhq-{num_gpus}gpu", mirror_augment=True)
+    o.sched_args.minibatch_base, minibatch_dict = _FFHQ_MINIBATCH[num_gpus]
+    o.sched_args.minibatch_dict = dict(minibatch_dict)
     return o
 
 
 def _quickstart():
     """Small networks (32 feature maps) and 8-kimg phases from 8x8: 32x32 grayscale on a 2-core
     CPU in a few minutes, enough for fakes that resemble the bundled Fashion-MNIST images."""
-    o = copy.deepcopy(_BASE)
-    o.total_kimg = 40
     small = dict(fmap_base=512, fmap_max=32)
-    o.G_args = dict(latent_size=64, dlatent_size=64, mapping_fmaps=64, mapping_layers=4, **small)
-    o.D_args = dict(small)
-    o.sched_args = EasyDict(lod_initial_resolution=8, lod_training_kimg=8, lod_transition_kimg=8,
-                            minibatch_base=32, minibatch_dict={}, G_lrate_dict={}, D_lrate_dict={},
-                            G_lrate_base=0.002, D_lrate_base=0.002, tick_kimg_base=4, tick_kimg_dict={})
-    o.G_smoothing_kimg = 1.0
-    o.network_snapshot_ticks = 5
-    o.grid_size = (8, 4)
-    return o
+    return TrainingOptions(
+        config="quickstart", total_kimg=40,
+        G_args=dict(latent_size=64, dlatent_size=64, mapping_fmaps=64, mapping_layers=4, **small), D_args=dict(small),
+        sched_args=Schedule(lod_initial_resolution=8, lod_training_kimg=8, lod_transition_kimg=8, minibatch_base=32,
+                            G_lrate_base=0.002, D_lrate_base=0.002, tick_kimg_base=4, tick_kimg_dict={}),
+        G_smoothing_kimg=1.0, network_snapshot_ticks=5, grid_size=(8, 4))
 
 
 def _progan():
@@ -59,21 +43,61 @@ def _progan():
     Minibatch 128 at 4-16 px down to 4 at 512 px; base 16, capped per GPU at 256+ px as official fp32
     (so 4 at 1024 px). G_smoothing_kimg 10 (the StyleGAN repo's ProGAN value; ProGAN's own per-minibatch
     beta 0.999 has the same half-life at minibatch 14.4)."""
-    o = copy.deepcopy(_BASE)
-    o.G_func, o.D_func = "G_paper", "D_paper"
-    o.G_loss, o.G_loss_args = "G_wgan", {}
-    o.D_loss, o.D_loss_args = "D_wgan_gp", {"wgan_lambda": 10.0, "wgan_target": 1.0, "wgan_epsilon": 0.001}
-    o.total_kimg = 12000
-    o.sched_args = EasyDict(lod_initial_resolution=4, lod_training_kimg=600, lod_transition_kimg=600,
+    return TrainingOptions(
+        config="progan", G_func="G_paper", D_func="D_paper", G_loss="G_wgan", D_loss="D_wgan_gp",
+        D_loss_args={"wgan_lambda": 10.0, "wgan_target": 1.0, "wgan_epsilon": 0.001}, total_kimg=12000,
+        sched_args=Schedule(lod_initial_resolution=4, lod_training_kimg=600, lod_transition_kimg=600,
                             minibatch_base=16,
                             minibatch_dict={4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4},
                             max_minibatch_per_gpu={256: 16, 512: 8, 1024: 4},
                             G_lrate_base=0.001, G_lrate_dict={1024: 0.0015},
-                            D_lrate_base=0.001, D_lrate_dict={1024: 0.0015})
-    o.G_smoothing_kimg = 10.0
-    o.style_mixing = False
-    return o
+                            D_lrate_base=0.001, D_lrate_dict={1024: 0.0015}),
+        G_smoothing_kimg=10.0, style_mixing=False)
 
 
 PRESETS = {"quickstart": _quickstart, "progan": _progan,
            **{f"ffhq-{n}gpu": (lambda n=n: _ffhq(n)) for n in (1, 2, 4, 8)}}
+
+#: --loss: (G loss, D loss, D loss arguments)
+LOSSES = {"logistic": ("G_logistic_nonsaturating", "D_logistic_simplegp", {"r1_gamma": 10.0}),
+          "wgan-gp": ("G_wgan", "D_wgan_gp", {}), "hinge": ("G_logistic_nonsaturating", "D_hinge_gp", {})}
+
+
+def resolve(config="quickstart", *, data=None, total_kimg=None, mirror=None, loss=None, r1_gamma=None, lrate=None,
+            minibatch=None, D_repeats=None, tick_kimg=None, xla=None, mixed_precision=None,  # noqa: N803
+            data_format=None, seed=None, resume_pkl=None, resume_kimg=None, snapshot_ticks=None,
+            image_snapshot_ticks=None, metrics=None):
+    """The options of a new run: preset `config` with every argument that is not None applied (the
+    `stylegan-train` flags of the same names). `data` None: the bundled Fashion-MNIST subset. `lrate`: G's and D's
+    learning rate at every resolution; `minibatch`: the global minibatch at every resolution; `tick_kimg`: kimg
+    between ticks at every resolution; `loss`: a `LOSSES` name. `InputError` for an unknown preset or loss, or
+    `r1_gamma` with a loss that has none."""
+    if config not in PRESETS:
+        raise InputError(f"unknown preset {config!r} (presets: {', '.join(sorted(PRESETS))})")
+    o = PRESETS[config]()
+    if data is None and o.data is None:
+        from training.dataset import DEFAULT_DATASET
+        data = str(DEFAULT_DATASET)
+    direct = dict(data=data, total_kimg=total_kimg, mirror_augment=mirror, D_repeats=D_repeats, xla=xla,
+                  mixed_precision=mixed_precision, data_format=data_format, seed=seed, resume_pkl=resume_pkl,
+                  resume_kimg=resume_kimg, network_snapshot_ticks=snapshot_ticks,
+                  image_snapshot_ticks=image_snapshot_ticks, metrics=None if metrics is None else list(metrics))
+    o = dataclasses.replace(o, **{name: value for name, value in direct.items() if value is not None})
+    if loss is not None:
+        if loss not in LOSSES:
+            raise InputError(f"unknown loss {loss!r} (losses: {', '.join(LOSSES)})")
+        o.G_loss, o.D_loss, D_loss_args = LOSSES[loss]  # noqa: N806
+        o.G_loss_args, o.D_loss_args = {}, dict(D_loss_args)
+    if r1_gamma is not None:
+        if o.D_loss != "D_logistic_simplegp":
+            raise InputError(f"r1_gamma applies to the logistic loss only (this run's D loss is {o.D_loss})")
+        o.D_loss_args["r1_gamma"] = float(r1_gamma)
+    s = o.sched_args
+    if lrate is not None:
+        s.G_lrate_base = s.D_lrate_base = float(lrate)
+        s.G_lrate_dict, s.D_lrate_dict = {}, {}
+    if minibatch is not None:
+        s.minibatch_base, s.minibatch_dict, s.max_minibatch_per_gpu = int(minibatch), {}, {}
+    if tick_kimg is not None:
+        s.tick_kimg_base, s.tick_kimg_dict = float(tick_kimg), {}
+    return o

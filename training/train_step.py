@@ -229,7 +229,8 @@ class TrainStep:
                 return {
                     "Loss/D": strategy.reduce(total, d_stats["loss_sum"], axis=None),
                     "Loss/G": strategy.reduce(total, g_stats["loss_sum"], axis=None),
-                    **{k: strategy.reduce(mean, tf.reduce_mean(v), axis=None)
+                    # per replica [n] or [n, 1] (equal n): the mean over replicas, then over samples
+                    **{k: tf.reduce_mean(strategy.reduce(mean, v, axis=None))
                        for k, v in d_stats.items() if k.startswith("Loss/")},
                 }
 

@@ -1,51 +1,44 @@
 """The official training loop (progressive growing) on TensorFlow 2.
 
-Per group of ``minibatch_repeats`` minibatches: evaluate the schedule at ``cur_nimg``
-(lod, resolution, minibatch, learning rates), reset Adam when a new lod phase starts,
-then run official iterations (D step, Gs update, G step). Each tick (``tick_kimg``) prints
-the official tick line to the console and ``log.txt``, writes TensorBoard scalars, and
-every ``image_snapshot_ticks`` / ``network_snapshot_ticks`` / ``checkpoint_ticks`` an
-image grid (``fakes<kimg>.png``), a network snapshot (``network-snapshot-<kimg>.pkl``,
-official format) and a checkpoint (full state: G, D, Gs, both optimizers, RNG, progress).
+Per group of `minibatch_repeats` minibatches: evaluate the schedule at `cur_nimg` (lod, resolution, minibatch,
+learning rates), reset Adam when a new lod phase starts, then run official iterations (D step, Gs update, G step).
+Each tick (`tick_kimg`) reports the tick line and TensorBoard scalars (`training.report`) and every
+`image_snapshot_ticks` / `network_snapshot_ticks` / `checkpoint_ticks` writes an image grid and a network snapshot
+(`training.snapshots`) and a checkpoint (the full state: G, D, Gs, both optimizers, RNG, progress, training time).
+
+A new run writes a checkpoint before its first iteration, so it is resumable from the start. Ctrl-C stops after the
+current group of minibatches: the progress since the last checkpoint is saved (unless the losses went non-finite)
+and `TrainingInterrupted` names the run directory to resume; a second Ctrl-C stops at once.
 """
-import json
 import math
 import os
-import time
+import signal
+import threading
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 import stylegan_tf
-from dnnlib.util import EasyDict, format_time
-from stylegan_tf import generate as gen
-from stylegan_tf.checkpoints import run_checkpoint_dir, write_config
+from stylegan_tf import run_dir as run_files
+from stylegan_tf.checkpoints import write_config
+from stylegan_tf.errors import InputError
 from stylegan_tf.official import NETWORKS
+from stylegan_tf.progress import format_time
 from training import loss as loss_lib
 from training.dataset import load_dataset
-from training.run_dir import RunLog, peak_memory_gb
+from training.errors import TrainingError, TrainingInterrupted
+from training.report import TickReport
 from training.schedule import training_schedule
+from training.snapshots import Snapshots
 from training.train_step import TrainStep, gs_beta, reset_optimizer
 
-
-
-class TrainingError(RuntimeError):
-    """Training cannot go on; the message says why and what was kept."""
-
-
-def grid_size(resolution):
-    """Official snapshot grid: about 1920x1080 pixels, 7..32 columns and 4..32 rows."""
-    return int(np.clip(1920 // resolution, 7, 32)), int(np.clip(1080 // resolution, 4, 32))
-
-
-def _network_kwargs(dataset, options):
-    shape = dict(num_channels=dataset.num_channels, resolution=dataset.resolution, label_size=dataset.label_size)
-    return {**shape, **options.G_args}, {**shape, **options.D_args}
+CHECKPOINTS_KEPT = 2
 
 
 class _Progress(tf.Module):
     """Counters checkpointed with the run."""
+    #: the counters that checkpoints of earlier versions lack (they resume at 0)
+    NEWER = ("elapsed_sec",)
 
     def __init__(self):
         super().__init__()
@@ -53,41 +46,74 @@ class _Progress(tf.Module):
         self.cur_tick = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.tick_start_nimg = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.prev_lod = tf.Variable(-1.0, dtype=tf.float64, trainable=False)
+        self.elapsed_sec = tf.Variable(0.0, dtype=tf.float64, trainable=False)  # training time of the whole run
+
+    def without(self, names):
+        """A module tracking the same variables but `names` (to restore a checkpoint that lacks them)."""
+        view = tf.Module()
+        for name in ("cur_nimg", "cur_tick", "tick_start_nimg", "prev_lod", *self.NEWER):
+            if name not in names:
+                setattr(view, name, getattr(self, name))
+        return view
+
+
+class StopRequest:
+    """Ctrl-C as a request to stop: inside `with StopRequest(log) as stop`, the first SIGINT sets `stop.requested`
+    (and logs that it will stop); a second one interrupts at once (`KeyboardInterrupt`). Outside the main thread
+    (where signals cannot be handled) it changes nothing."""
+
+    def __init__(self, log):
+        self.log, self.requested, self._previous = log, False, None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        self.log("Ctrl-C: stopping after the current iteration and saving a checkpoint (Ctrl-C again: at once, "
+                 "without saving)")
+
+    def __exit__(self, *exc_info):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 class TrainingLoop:
-    """Everything one run needs: dataset, networks, optimizers, step, checkpoint, logs.
+    """Everything one run needs: dataset, networks, optimizers, step, checkpoints, snapshots, logs.
 
-    ``options`` is the EasyDict written to ``training_options.json`` (see ``training.train``).
-    ``strategy``: a ``tf.distribute`` strategy (default: the current one).
+    `options`: a `training.options.TrainingOptions`. `run_dir`: where this process writes (a worker other than the
+    chief of a multi-worker run gets a private directory: only the chief writes logs, grids and snapshots, but every
+    worker must write its checkpoints). `strategy`: a `tf.distribute` strategy (default: the current one); `log`:
+    where the console lines go (default: `stylegan_tf.run_dir.RunLog`).
     """
 
     def __init__(self, options, run_dir, strategy=None, log=None):
-        """``run_dir``: where this process writes (a worker other than the chief of a
-        multi-worker run gets a private directory: only the chief writes logs, grids and
-        snapshots, but every worker must write its checkpoints)."""
         self.options, self.run_dir = options, run_dir
         self.strategy = strategy or tf.distribute.get_strategy()
         self.is_chief = is_chief(self.strategy)
-        self.log = log or RunLog(run_dir if self.is_chief else None)
+        self.log = log or run_files.RunLog(run_dir if self.is_chief else None)
         o = options
-        self.dataset = load_dataset(o.data, mirror_augment=False, **o.get("dataset_args", {}))
+        check_options(o)
+        self.dataset = load_dataset(o.data, mirror_augment=False, **o.dataset_args)
         if o.metrics:
             from metrics.metric_defaults import check_metrics
             check_metrics(o.metrics, self.dataset)  # unknown names, missing weights: before any training
-        G_kwargs, D_kwargs = _network_kwargs(self.dataset, o)  # noqa: N806
+        shape = dict(num_channels=self.dataset.num_channels, resolution=self.dataset.resolution,
+                     label_size=self.dataset.label_size)
         dtype = "float16" if o.mixed_precision else "float32"
         with self.strategy.scope():
             keras.utils.set_random_seed(o.seed)
             G_cls, D_cls = NETWORKS[o.G_func], NETWORKS[o.D_func]  # noqa: N806
-            self.G = G_cls(name="G", data_format=o.data_format, dtype=dtype, **G_kwargs)
-            self.D = D_cls(name="D", data_format=o.data_format, dtype=dtype, **D_kwargs)
-            self.Gs = G_cls(name="Gs", data_format=o.data_format, dtype=dtype, **G_kwargs)
-            self._copy_all(self.G, self.Gs)
-            adam = dict(beta_1=o.G_opt_args.beta1, beta_2=o.G_opt_args.beta2, epsilon=o.G_opt_args.epsilon)
-            self.G_opt = keras.optimizers.Adam(learning_rate=0.001, name="TrainG", **adam)
-            adam = dict(beta_1=o.D_opt_args.beta1, beta_2=o.D_opt_args.beta2, epsilon=o.D_opt_args.epsilon)
-            self.D_opt = keras.optimizers.Adam(learning_rate=0.001, name="TrainD", **adam)
+            self.G = G_cls(name="G", data_format=o.data_format, dtype=dtype, **shape, **o.G_args)
+            self.D = D_cls(name="D", data_format=o.data_format, dtype=dtype, **shape, **o.D_args)
+            self.Gs = G_cls(name="Gs", data_format=o.data_format, dtype=dtype, **shape, **o.G_args)
+            _copy_variables(self.G, self.Gs)
+            self.G_opt = keras.optimizers.Adam(learning_rate=0.001, name="TrainG", **_adam(o.G_opt_args))
+            self.D_opt = keras.optimizers.Adam(learning_rate=0.001, name="TrainD", **_adam(o.D_opt_args))
             self.step = TrainStep(
                 self.G, self.D, self.Gs, self.G_opt, self.D_opt, loss_lib.G_LOSSES[o.G_loss],
                 loss_lib.D_LOSSES[o.D_loss], self.strategy, G_loss_args=o.G_loss_args, D_loss_args=o.D_loss_args,
@@ -95,58 +121,69 @@ class TrainingLoop:
                 style_mixing=o.style_mixing, G_smoothing_kimg=o.G_smoothing_kimg, xla=o.xla,
                 loss_scaling=o.mixed_precision, seed=o.seed)
             self.progress = _Progress()
-            items = dict(G=self.G, D=self.D, Gs=self.Gs, G_opt=self.G_opt, D_opt=self.D_opt, rng=self.step.rng,
-                         progress=self.progress)
+            self._items = dict(G=self.G, D=self.D, Gs=self.Gs, G_opt=self.G_opt, D_opt=self.D_opt,
+                               rng=self.step.rng, progress=self.progress)
             if o.mixed_precision:
-                items.update(G_loss_scale=self.step.G_loss_scale.scale, D_loss_scale=self.step.D_loss_scale.scale)
-            self.checkpoint = tf.train.Checkpoint(**items)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, run_checkpoint_dir(run_dir),
-                                                  max_to_keep=2)
+                self._items.update(G_loss_scale=self.step.G_loss_scale.scale,
+                                   D_loss_scale=self.step.D_loss_scale.scale)
+            self.checkpoint = tf.train.Checkpoint(**self._items)
+        self.manager = self._checkpoint_manager()
+        self._saved_nimg = None  # images shown at the newest checkpoint this process wrote or restored
         # how to rebuild the networks, so that stylegan-generate / -convert read the checkpoints too
         write_config({"G": self.G, "D": self.D, "Gs": self.Gs}, self.manager.directory)
         self._iterators = {}
         self.writer = tf.summary.create_file_writer(run_dir) if self.is_chief else None
+        self.snapshots = Snapshots(run_dir, self.dataset, self.Gs, self.step.rng, grid=o.grid_size, seed=o.seed,
+                                   metrics=o.metrics, writer=self.writer, chief=self.is_chief)
+        self._pending = []
 
-    # -- setup helpers ------------------------------------------------------------
     def _random_labels_fn(self):
         if not self.dataset.label_size:
             return None
         return lambda rng, n: self.dataset.get_random_labels_tf(n)
 
-    @staticmethod
-    def _copy_all(src, dst):
-        values = dict(src.all_official_variables())
-        for name, var in dst.all_official_variables():
-            var.assign(values[name])
+    # -- checkpoints --------------------------------------------------------------
+    def _checkpoint_manager(self):
+        return tf.train.CheckpointManager(self.checkpoint, run_files.checkpoint_dir(self.run_dir),
+                                          max_to_keep=CHECKPOINTS_KEPT, checkpoint_name=run_files.CHECKPOINT_NAME)
 
-    def restore(self, resume_dir=None):
-        """Continue from the latest checkpoint of run directory ``resume_dir``; otherwise start
-        from ``resume_pkl`` if the options name one."""
+    def save_checkpoint(self, elapsed_sec):
+        """Write a checkpoint of the current state; `elapsed_sec`: the run's training time so far."""
+        self.progress.elapsed_sec.assign(elapsed_sec)
+        self._saved_nimg = int(self.progress.cur_nimg.numpy())
+        self.manager.save(checkpoint_number=self._saved_nimg)
+
+    def restore(self, point=None):
+        """Continue from `point` (a `training.resume.ResumePoint`: its checkpoint); without one, start from
+        `resume_pkl` if the options name one."""
         o = self.options
-        if resume_dir:
-            path = tf.train.latest_checkpoint(run_checkpoint_dir(resume_dir))
-            if path is None:
-                raise TrainingError(f"--resume: no checkpoint in {run_checkpoint_dir(resume_dir)}")
-            self.checkpoint.restore(path).assert_existing_objects_matched()
-            self.log(f"Resumed from {path} at kimg {self.progress.cur_nimg.numpy() / 1000:.1f}")
+        if point is not None:
+            for line in point.describe():
+                self.log(line)
+            self._restore_checkpoint(point.checkpoint)
             return
         if o.resume_pkl:
             G, D, Gs = stylegan_tf.load_network_pkl(o.resume_pkl, data_format=o.data_format)  # noqa: N806
             for src, dst in ((G, self.G), (D, self.D), (Gs, self.Gs)):
-                self._copy_checked(src, dst, o.resume_pkl)
+                _copy_variables(src, dst, checked_as=o.resume_pkl)
             nimg = int(o.resume_kimg * 1000)
             self.progress.cur_nimg.assign(nimg)
             self.progress.tick_start_nimg.assign(nimg)
             self.log(f"Starting from {o.resume_pkl} at kimg {o.resume_kimg:.1f}")
 
-    @staticmethod
-    def _copy_checked(src, dst, path):
-        theirs = dict(src.all_official_variables())
-        for name, var in dst.all_official_variables():
-            if name not in theirs or tuple(theirs[name].shape) != tuple(var.shape):
-                raise TrainingError(f"{path}: network '{src.name}' does not fit this run's {dst.name} "
-                                    f"(variable {name}); check the dataset resolution, channels and --config")
-            var.assign(theirs[name])
+    def _restore_checkpoint(self, prefix):
+        stored = {name for name, _ in tf.train.list_variables(prefix)}
+        older = [n for n in _Progress.NEWER if f"progress/{n}/.ATTRIBUTES/VARIABLE_VALUE" not in stored]
+        checkpoint = self.checkpoint
+        if older:  # written by an earlier version
+            checkpoint = tf.train.Checkpoint(**{**self._items, "progress": self.progress.without(older)})
+        checkpoint.restore(prefix).assert_existing_objects_matched()
+        self._saved_nimg = int(self.progress.cur_nimg.numpy())
+        in_own_dir = os.path.dirname(os.path.abspath(prefix)) == os.path.abspath(self.manager.directory)
+        if in_own_dir and self.manager.latest_checkpoint != prefix:
+            # TensorFlow's state file names a damaged checkpoint, or is damaged itself: continue from this one
+            tf.compat.v1.train.update_checkpoint_state(self.manager.directory, prefix, [prefix])
+            self.manager = self._checkpoint_manager()
 
     def _iterator(self, lod, minibatch):
         level = math.floor(lod)
@@ -156,62 +193,14 @@ class TrainingLoop:
             self._iterators[key] = iter(ds)
         return self._iterators[key]
 
-    # -- snapshots ----------------------------------------------------------------
-    def setup_grid(self):
-        o = self.options
-        gw, gh = o.grid_size or grid_size(self.dataset.resolution)
-        reals, labels = self.dataset.get_minibatch_np(gw * gh)
-        self.grid = (gw, gh)
-        self.grid_latents = np.random.RandomState(o.seed).randn(gw * gh, self.G.input_shapes[0][1])
-        self.grid_labels = labels.astype(np.float32)
-        self._fakes_fns = {}
-        if self.is_chief:
-            self._save_grid(reals, "reals.png", drange=self.dataset.dynamic_range)
-
-    def _save_grid(self, images, name, drange=(-1, 1)):
-        """Write ``images [N, C, H, W]`` as the snapshot grid; returns it, uint8 ``[H', W', C]``."""
-        images = np.asarray(gen.convert_images_to_uint8(images, drange=drange, nchw_to_nhwc=True))
-        gw, gh = self.grid
-        grid = gen.assemble_grid([list(images[r * gw:(r + 1) * gw]) for r in range(gh)])
-        gen.save_image(grid, os.path.join(self.run_dir, name))
-        return grid
-
-    def snapshot_fakes(self, name):
-        """Gs on the grid latents at its current lod, written as ``name`` (and to TensorBoard).
-        Gs runs at the current resolution (one trace per resolution); the images are then
-        nearest-upscaled to full size, which is what the official full-resolution graph gives."""
-        lod = float(self.Gs.lod.numpy())
-        res_log2 = self.dataset.resolution_log2 - math.floor(lod)
-        if res_log2 not in self._fakes_fns:
-            self._fakes_fns[res_log2] = tf.function(lambda z, c, lod: self.Gs(
-                z, c, lod=lod, resolution=2 ** res_log2, is_validation=True, rng=self.step.rng))
-        fn, factor = self._fakes_fns[res_log2], 2 ** (self.dataset.resolution_log2 - res_log2)
-        batches = [fn(tf.constant(self.grid_latents[i:i + 64], tf.float32), tf.constant(self.grid_labels[i:i + 64]),
-                      tf.constant(lod)).numpy() for i in range(0, len(self.grid_latents), 64)]
-        images = np.concatenate(batches).repeat(factor, axis=2).repeat(factor, axis=3)
-        if self.is_chief:
-            grid = self._save_grid(images, name)
-            with self.writer.as_default():
-                tf.summary.image("fakes", grid[None], step=self.progress.cur_nimg.numpy() // 1000)
-
-    def save_networks(self, name, every_worker=False):
-        """Write the network snapshot ``name`` and evaluate the run's metrics on it (chief only)."""
-        if self.is_chief or every_worker:
-            stylegan_tf.save_network_pkl((self.G, self.D, self.Gs), os.path.join(self.run_dir, name))
-        if self.is_chief and self.options.metrics:
-            from metrics.run_metrics import evaluate
-            evaluate(self.options.metrics, self.Gs, self.dataset, run_dir=self.run_dir,
-                     snapshot_name=os.path.splitext(name)[0], summary_writer=self.writer,
-                     step=int(self.progress.cur_nimg.numpy()) // 1000)
-
     # -- the loop -----------------------------------------------------------------
     def schedule(self):
-        o = self.options
+        """The schedule (`training.schedule.SchedulePoint`) at the current number of images shown."""
         return training_schedule(int(self.progress.cur_nimg.numpy()), self.dataset.resolution_log2,
-                                 num_gpus=self.strategy.num_replicas_in_sync, **o.sched_args)
+                                 num_gpus=self.strategy.num_replicas_in_sync, sched=self.options.sched_args)
 
     def _read_stats(self, pending):
-        """``(sums, count)`` of the finite iterations' stats since the last tick (``sum_stats``).
+        """`(sums, count)` of the finite iterations' stats since the last tick (`sum_stats`).
         A non-finite loss stops the run (nothing has been saved since it). Under mixed precision it
         marks a step that overflowed float16 and was skipped while the loss scale halved (official
         dynamic loss scaling); there the run stops only once a loss scale has fallen below 1."""
@@ -233,18 +222,38 @@ class TrainingLoop:
                 f"Try lower learning rates (--lrate), or --nomixed_precision.")
 
     def run(self):
-        """Train to ``total_kimg``; returns the final kimg."""
+        """Train to `total_kimg`; returns the final kimg. Raises `TrainingInterrupted` on Ctrl-C (after saving)."""
         o, p = self.options, self.progress
-        total_nimg = int(o.total_kimg * 1000)
-        self.setup_grid()
-        if int(p.cur_nimg.numpy()) == int(o.resume_kimg * 1000):
-            self.snapshot_fakes("fakes_init.png")
-        start_time = tick_start_time = time.time()
-        maintenance_time = 0.0
-        # (images shown after an iteration, its stats as tensors): read back once per tick, not once per
-        # iteration, so the host queues the next iterations while an accelerator works
-        pending = []
-        self.log(f"Training for {o.total_kimg} kimg on {self.strategy.num_replicas_in_sync} replica(s)...")
+        total_nimg = int(round(o.total_kimg * 1000))
+        cur_nimg = int(p.cur_nimg.numpy())
+        if cur_nimg >= total_nimg:
+            self.log(f"Already at kimg {cur_nimg / 1000:g} of {o.total_kimg:g}: nothing to train (give a larger "
+                     f"total_kimg to train on).")
+            return cur_nimg / 1000
+        report = TickReport(total_nimg, cur_nimg, float(p.elapsed_sec.numpy()), self.log, self.writer)
+        self._pending = []
+        with StopRequest(self.log) as stop:
+            self.snapshots.write_reals(*self.dataset.get_minibatch_np(self.snapshots.latents.shape[0]))
+            if cur_nimg == int(o.resume_kimg * 1000):
+                self.snapshots.write_fakes(run_files.FAKES_INIT, step=cur_nimg // 1000)
+            if self._saved_nimg is None:
+                self.save_checkpoint(report.elapsed())  # resumable from the start
+            self.log(f"Training for {o.total_kimg:g} kimg on {self.strategy.num_replicas_in_sync} replica(s)...")
+            with self.dataset.read_errors():
+                while not stop.requested and not self._train_tick(report, total_nimg, stop):
+                    pass
+            if stop.requested:
+                self._stop(report)
+        cur_nimg = int(p.cur_nimg.numpy())
+        self.snapshots.write_networks((self.G, self.D, self.Gs), run_files.NETWORK_FINAL, step=cur_nimg // 1000,
+                                      every_worker=True)
+        self.log(f"Done: {cur_nimg / 1000:g} kimg in {format_time(report.elapsed())}.")
+        return cur_nimg / 1000
+
+    def _train_tick(self, report, total_nimg, stop):
+        """Train one tick (groups of `minibatch_repeats` minibatches until the tick's kimg), report it and write
+        what is due; returns whether `total_nimg` is reached. Returns early (False) when `stop.requested`."""
+        o, p = self.options, self.progress
         while True:
             sched = self.schedule()
             cur_nimg = int(p.cur_nimg.numpy())
@@ -256,60 +265,93 @@ class TrainingLoop:
             p.prev_lod.assign(sched.lod)
             fn = self.step.iteration_function(sched.resolution, sched.minibatch)
             iterator = self._iterator(sched.lod, sched.minibatch)
-            lod = tf.constant(sched.lod, tf.float32)
-            args = (lod, tf.constant(sched.G_lrate, tf.float32), tf.constant(sched.D_lrate, tf.float32),
-                    tf.constant(gs_beta(sched.minibatch, o.G_smoothing_kimg)))
+            args = (tf.constant(sched.lod, tf.float32), tf.constant(sched.G_lrate, tf.float32),
+                    tf.constant(sched.D_lrate, tf.float32), tf.constant(gs_beta(sched.minibatch, o.G_smoothing_kimg)))
             for _ in range(o.minibatch_repeats):
                 reals, labels = zip(*(next(iterator) for _ in range(o.D_repeats)))
                 cur_nimg += sched.minibatch * o.D_repeats
-                pending.append((cur_nimg, fn(reals, labels, *args)))
+                # (images shown after an iteration, its stats as tensors): read back once per tick, not once per
+                # iteration, so the host queues the next iterations while an accelerator works
+                self._pending.append((cur_nimg, fn(reals, labels, *args)))
                 p.cur_nimg.assign(cur_nimg)
+            if stop.requested:
+                return False
             done = cur_nimg >= total_nimg
-            if not (done or cur_nimg >= int(p.tick_start_nimg.numpy()) + sched.tick_kimg * 1000):
-                continue
-            sums, count = self._read_stats(pending)
-            pending = []
-            tick_time = time.time() - tick_start_time
-            tick_kimg = (cur_nimg - int(p.tick_start_nimg.numpy())) / 1000.0
-            cur_tick = int(p.cur_tick.numpy()) + 1
-            p.cur_tick.assign(cur_tick)
-            p.tick_start_nimg.assign(cur_nimg)
-            scalars = {"Progress/tick": cur_tick, "Progress/kimg": cur_nimg / 1000.0, "Progress/lod": sched.lod,
-                       "Progress/minibatch": sched.minibatch, "Timing/total_sec": time.time() - start_time,
-                       "Timing/sec_per_tick": tick_time, "Timing/sec_per_kimg": tick_time / max(tick_kimg, 1e-9),
-                       "Timing/maintenance_sec": maintenance_time, "Resources/peak_mem_gb": peak_memory_gb(),
-                       "TrainG/learning_rate": sched.G_lrate, "TrainD/learning_rate": sched.D_lrate,
-                       **{k: v / count for k, v in sums.items()}}
-            if o.mixed_precision:
-                scalars["TrainG/loss_scale"] = float(self.step.G_loss_scale.scale.numpy())
-                scalars["TrainD/loss_scale"] = float(self.step.D_loss_scale.scale.numpy())
-            self.log(f"tick {cur_tick:<5d} kimg {cur_nimg / 1000:<8.1f} lod {sched.lod:<5.2f} "
-                     f"minibatch {sched.minibatch:<4d} time {format_time(scalars['Timing/total_sec']):<12s} "
-                     f"sec/tick {tick_time:<7.1f} sec/kimg {scalars['Timing/sec_per_kimg']:<7.2f} "
-                     f"maintenance {maintenance_time:<6.1f} mem {peak_memory_gb():<4.1f}")
-            maintenance_start = time.time()
-            if self.is_chief:
-                with self.writer.as_default():
-                    for k, v in scalars.items():
-                        tf.summary.scalar(k, v, step=cur_nimg // 1000)
-                self.writer.flush()
-            if o.image_snapshot_ticks and (cur_tick % o.image_snapshot_ticks == 0 or done):
-                self.snapshot_fakes(f"fakes{cur_nimg // 1000:06d}.png")
-            if o.network_snapshot_ticks and (cur_tick % o.network_snapshot_ticks == 0 or done):
-                self.save_networks(f"network-snapshot-{cur_nimg // 1000:06d}.pkl")
-            if o.checkpoint_ticks and (cur_tick % o.checkpoint_ticks == 0 or done):
-                self.manager.save(checkpoint_number=cur_nimg)
-            maintenance_time = time.time() - maintenance_start
-            tick_start_time = time.time()
-            if done:
+            tick_start_nimg = int(p.tick_start_nimg.numpy())
+            if done or cur_nimg >= tick_start_nimg + sched.tick_kimg * 1000:
                 break
-        self.save_networks("network-final.pkl", every_worker=True)
-        self.log(f"Done: {cur_nimg / 1000:.1f} kimg in {format_time(time.time() - start_time)}.")
-        return cur_nimg / 1000.0
+        sums, count = self._read_stats(self._pending)
+        self._pending = []
+        cur_tick = int(p.cur_tick.numpy()) + 1
+        p.cur_tick.assign(cur_tick)
+        p.tick_start_nimg.assign(cur_nimg)
+        stats = {k: v / count for k, v in sums.items()}
+        if o.mixed_precision:
+            stats["TrainG/loss_scale"] = float(self.step.G_loss_scale.scale.numpy())
+            stats["TrainD/loss_scale"] = float(self.step.D_loss_scale.scale.numpy())
+        report.tick(cur_tick, cur_nimg, tick_start_nimg, sched, stats)
+        if o.image_snapshot_ticks and (cur_tick % o.image_snapshot_ticks == 0 or done):
+            self.snapshots.write_fakes(run_files.fakes_name(cur_nimg), step=cur_nimg // 1000)
+        if o.network_snapshot_ticks and (cur_tick % o.network_snapshot_ticks == 0 or done):
+            self.snapshots.write_networks((self.G, self.D, self.Gs), run_files.snapshot_name(cur_nimg),
+                                          step=cur_nimg // 1000)
+        if (o.checkpoint_ticks and cur_tick % o.checkpoint_ticks == 0) or done:
+            self.save_checkpoint(report.elapsed())
+        report.maintenance_done()
+        return done
+
+    def _stop(self, report):
+        """After a stop request (Ctrl-C) between two groups of minibatches: save the progress since the last
+        checkpoint (one process; its losses finite), then raise `TrainingInterrupted`."""
+        nimg = int(self.progress.cur_nimg.numpy())
+        if is_multi_worker(self.strategy):  # a save would wait for the other workers
+            note = "a multi-worker run saves nothing on Ctrl-C"
+        elif self._saved_nimg is not None and nimg > self._saved_nimg:
+            self._read_stats(self._pending)  # non-finite: TrainingError, nothing saved
+            self.save_checkpoint(report.elapsed())
+            note = "saved"
+        else:
+            note = "nothing new to save"
+        latest = self.manager.latest_checkpoint
+        if latest is None:
+            raise TrainingInterrupted(f"stopped before the first checkpoint of {self.run_dir}: nothing to resume")
+        resume_dir = self.run_dir if self.is_chief else None
+        raise TrainingInterrupted(f"stopped at kimg {nimg / 1000:g} ({note}); the newest checkpoint is {latest}",
+                                  resume_dir=resume_dir)
+
+
+def check_options(options):
+    """`InputError` for options that name no dataset, an unknown network or loss, or what the loop cannot do."""
+    o = options
+    if o.data is None:
+        raise InputError("option data is not set: give the dataset directory")
+    for name, value, known in (("G_func", o.G_func, NETWORKS), ("D_func", o.D_func, NETWORKS),
+                               ("G_loss", o.G_loss, loss_lib.G_LOSSES), ("D_loss", o.D_loss, loss_lib.D_LOSSES)):
+        if value not in known:
+            raise InputError(f"option {name} is {value!r}, which is not one of {', '.join(sorted(known))}")
+    if o.augment.pipeline is not None:
+        raise InputError(f"option augment.pipeline is {o.augment.pipeline!r}, but the training step does not apply "
+                         f"augmentation yet; set it to null")
+
+
+def _adam(settings):
+    """Keras Adam keyword arguments of a `training.options.Adam`."""
+    return dict(beta_1=settings.beta1, beta_2=settings.beta2, epsilon=settings.epsilon)
+
+
+def _copy_variables(src, dst, checked_as=None):
+    """Copy every official variable of `src` into `dst`. `checked_as`: the file `src` came from; then a variable
+    `dst` has and `src` lacks (or of another shape) raises TrainingError naming it."""
+    theirs = dict(src.all_official_variables())
+    for name, var in dst.all_official_variables():
+        if checked_as and (name not in theirs or tuple(theirs[name].shape) != tuple(var.shape)):
+            raise TrainingError(f"{checked_as}: network '{src.name}' does not fit this run's {dst.name} "
+                                f"(variable {name}); check the dataset resolution, channels and --config")
+        var.assign(theirs[name])
 
 
 class NonFiniteLoss(ValueError):
-    """An iteration whose stats are not all finite: ``nimg`` (images shown after it) and its stats."""
+    """An iteration whose stats are not all finite: `nimg` (images shown after it) and its stats."""
 
     def __init__(self, nimg, stats):
         self.nimg, self.stats = nimg, stats
@@ -318,9 +360,9 @@ class NonFiniteLoss(ValueError):
 
 
 def sum_stats(pending, skip_nonfinite=False):
-    """``(sums, count)``: per-stat sums over the iterations ``pending`` (``[(nimg, {name: scalar
-    tensor})]``) whose stats are all finite, and how many those are. The first iteration with a
-    non-finite stat raises ``NonFiniteLoss`` unless ``skip_nonfinite`` (then it is left out)."""
+    """`(sums, count)`: per-stat sums over the iterations `pending` (`[(nimg, {name: scalar tensor})]`) whose stats
+    are all finite, and how many those are. The first iteration with a non-finite stat raises `NonFiniteLoss` unless
+    `skip_nonfinite` (then it is left out)."""
     sums, count = {}, 0
     for nimg, tensors in pending:
         stats = {k: float(v) for k, v in tensors.items()}
@@ -334,33 +376,16 @@ def sum_stats(pending, skip_nonfinite=False):
     return sums, count
 
 
+def is_multi_worker(strategy):
+    """Whether `strategy` spans several processes (a `TF_CONFIG` cluster)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return resolver is not None and bool(resolver.cluster_spec().as_dict())
+
+
 def is_chief(strategy):
     """True unless this process is a non-chief worker of a multi-worker strategy."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.cluster_spec().as_dict():
+    if not is_multi_worker(strategy):
         return True
+    resolver = strategy.cluster_resolver
     return resolver.task_type in ("chief", None) or (resolver.task_type == "worker" and resolver.task_id == 0
                                                      and "chief" not in resolver.cluster_spec().as_dict())
-
-
-def save_options(options, run_dir):
-    """Write ``training_options.json``."""
-    with open(os.path.join(run_dir, "training_options.json"), "w") as f:
-        json.dump(options, f, indent=2, sort_keys=True)
-
-
-def load_options(run_dir):
-    """Read a run's ``training_options.json`` (EasyDicts, resolution keys back to ints)."""
-    path = os.path.join(run_dir, "training_options.json")
-    if not os.path.isfile(path):
-        raise TrainingError(f"{run_dir} is not a run directory (no training_options.json)")
-
-    def restore(value):
-        if isinstance(value, dict):
-            if value and all(k.isdigit() for k in value):
-                return {int(k): restore(v) for k, v in value.items()}
-            return EasyDict({k: restore(v) for k, v in value.items()})
-        return value
-
-    with open(path) as f:
-        return restore(json.load(f))

@@ -4,6 +4,12 @@
 builds the Keras network named by ``build_func_name`` from ``static_kwargs`` and loads the
 variables; ``build_module_src`` is never executed. ``Network.model`` is the ``keras.Model``.
 Variable names seen from a parent carry the component prefix (``'G_synthesis/lod'``).
+
+Keyword arguments of ``run`` / ``get_output_for`` work as official: the network's run-time
+options go to its call; a static keyword argument given with another value rebuilds the
+network with it on the same variables (``nonlinearity='relu'``, ``blur_filter=None``,
+``dtype='float64'`` ...), which is an error only where that would need other variables
+(``resolution``, ``fmap_base``, ``mbstd_group_size`` 4 -> 1 ...); other keywords are ignored.
 """
 import collections
 import copy
@@ -12,10 +18,13 @@ import numpy as np
 import tensorflow as tf
 
 from dnnlib.util import EasyDict
-from stylegan_tf import official
+from stylegan_tf import networks_stylegan2, official
+from stylegan_tf.errors import InputError
 from stylegan_tf.official import NETWORKS
+from stylegan_tf.scopes import VariableMismatchError
 
-_CALL_OPTIONS = ("lod", "resolution", "style_mixing_draws", "rng")
+#: our call options beyond the official keyword arguments (``lod`` overrides the variable)
+_CALL_OPTIONS = ("lod", "style_mixing_draws", "rng")
 _IO_NAMES = {
     "G_style": (["latents_in", "labels_in"], ["images_out"]),
     "G_mapping": (["latents_in", "labels_in"], ["dlatents_out"]),
@@ -23,16 +32,24 @@ _IO_NAMES = {
     "D_basic": (["images_in", "labels_in"], ["scores_out"]),
     "G_paper": (["latents_in", "labels_in"], ["images_out"]),
     "D_paper": (["images_in", "labels_in"], ["scores_out"]),
+    "G_main": (["latents_in", "labels_in"], ["images_out"]),
+    "G_synthesis_stylegan2": (["dlatents_in"], ["images_out"]),
+    "G_synthesis_stylegan_revised": (["dlatents_in"], ["images_out"]),
+    "D_stylegan2": (["images_in", "labels_in"], ["scores_out"]),
+    "D_stylegan": (["images_in", "labels_in"], ["scores_out"]),
 }
 
 
-def _build_func_name(func_name):
-    """'training.networks_stylegan.G_style', a function, or 'G_style' -> 'G_style'."""
-    name = getattr(func_name, "__name__", func_name)
-    name = str(name).rsplit(".", 1)[-1]
+def _network_class(func_name):
+    """The network class of 'training.networks_stylegan.G_style', a function, or 'G_style'. StyleGAN2's mapping
+    network has StyleGAN's build function name: 'G_mapping' builds StyleGAN's, a name in a module
+    '...networks_stylegan2' StyleGAN2's (see ``stylegan_tf.networks_stylegan2``)."""
+    module, _, name = str(getattr(func_name, "__name__", func_name)).rpartition(".")
     if name not in NETWORKS:
-        raise ValueError(f"unknown build function '{func_name}' (supported: {', '.join(sorted(NETWORKS))})")
-    return name
+        raise InputError(f"unknown build function '{func_name}' (supported: {', '.join(sorted(NETWORKS))})")
+    if name == "G_mapping" and module.endswith("networks_stylegan2"):
+        return networks_stylegan2.G_mapping
+    return NETWORKS[name]
 
 
 class Network:
@@ -40,7 +57,7 @@ class Network:
     or the result of unpickling an official network pickle."""
 
     def __init__(self, name=None, func_name=None, data_format="auto", **static_kwargs):
-        cls = NETWORKS[_build_func_name(func_name)]
+        cls = _network_class(func_name)
         self._attach(cls(name=name or cls.build_func_name, data_format=data_format, **static_kwargs))
 
     @classmethod
@@ -53,6 +70,7 @@ class Network:
     def _attach(self, model):
         self.model = model
         self._run_cache = {}
+        self._variants = {}  # repr of static overrides -> the network rebuilt with them
         self.components = EasyDict({k: Network.from_model(c) for k, c in model.components.items()})
 
     # -- pickling -----------------------------------------------------------------
@@ -62,8 +80,13 @@ class Network:
         return state
 
     def __setstate__(self, state):
-        components = {k: c.model for k, c in (state.get("components") or {}).items()}
-        self._attach(official.build_network(state, components))
+        if not isinstance(state, dict):
+            raise official.NetworkPickleError(f"a Network in the pickle has a {type(state).__name__} as its state")
+        given = {} if state.get("components") is None else state["components"]
+        if not isinstance(given, dict) or not all(isinstance(c, Network) for c in given.values()):
+            raise official.NetworkPickleError(f"network {str(state.get('name'))[:80]!r}: 'components' must map names "
+                                              f"to networks")
+        self._attach(official.build_network({**state, "components": {}}, {k: c.model for k, c in given.items()}))
 
     # -- properties ---------------------------------------------------------------
     @property
@@ -172,36 +195,52 @@ class Network:
     def clone(self, name=None, **new_static_kwargs):
         """A new network with the same (or updated) static kwargs and copied variables."""
         kwargs = {**self.model.static_kwargs, **new_static_kwargs}
-        net = Network(name or self.name, func_name=self.model.build_func_name,
-                      data_format=self.model.data_format, **kwargs)
+        net = Network.from_model(type(self.model)(name=name or self.name, data_format=self.model.data_format,
+                                                  **kwargs))
         net.copy_vars_from(self)
         return net
 
     # -- evaluation ---------------------------------------------------------------
-    def _call_kwargs(self, dynamic_kwargs):
-        """Split official dynamic kwargs into what our network's call takes.
+    def _model_and_call_kwargs(self, dynamic_kwargs):
+        """Split official dynamic kwargs into ``(model, call kwargs)``.
 
-        Run-time options pass through; a static kwarg repeated with its value is dropped;
-        one with a different value would need other variables, which is an error; any other
-        keyword is ignored, as the official build functions ignore unknown keywords.
+        Run-time options go to the call. Static kwargs given with another value select
+        ``model.variant(**those)`` (built once, outside any graph, on the same variables); a
+        static kwarg repeated with its value and any other keyword are ignored, as the official
+        build functions ignore unknown keywords. Raises ValueError if the variant would need
+        different variables.
         """
-        model, out = self.model, {}
+        model, call, overrides = self.model, {}, {}
         statics = {}
         for net in [model, *model.components.values()]:
             statics.update(net.kwargs)
         for key, value in dynamic_kwargs.items():
             if key in model.RUN_KWARGS or key in _CALL_OPTIONS:
-                out[key] = value
+                call[key] = value
             elif key in statics and statics[key] != value:
-                raise ValueError(f"network '{self.name}': {key}={value!r} differs from the network's "
-                                 f"{statics[key]!r} and would need different variables; build a new network")
-        return out
+                overrides[key] = value
+        if not overrides:
+            return model, call
+        key = repr(sorted(overrides.items()))
+        if key not in self._variants:
+            try:
+                with tf.init_scope():
+                    self._variants[key] = model.variant(**overrides)
+            except VariableMismatchError as error:
+                given = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
+                static = ", ".join(f"{k}={statics[k]!r}" for k in overrides)
+                raise InputError(f"network '{self.name}': {given} differs from the network's {static} and would "
+                                 f"need different variables ({error}); build a new network") from None
+        return self._variants[key], call
 
     def get_output_for(self, *in_expr, return_as_list=False, **dynamic_kwargs):
         """Evaluate the network on tensors (eagerly, or inside the caller's tf.function)."""
+        model, call_kwargs = self._model_and_call_kwargs(dynamic_kwargs)
         inputs = [self._default_input(x, shape, tf.shape(in_expr[0])[0])
                   for x, shape in zip(in_expr, self.input_shapes)]
-        out = self.model(*inputs, **self._call_kwargs(dynamic_kwargs))
+        out = model(*inputs, **call_kwargs)
+        if isinstance(out, (tuple, list)):  # several outputs (G_main's return_dlatents)
+            return list(out) if return_as_list else tuple(out)
         return [out] if return_as_list else out
 
     @staticmethod
@@ -217,6 +256,7 @@ class Network:
         or ``return_as_list``). ``input_transform`` / ``output_transform``:
         ``dict(func=f, **kwargs)`` applied to the input / output tensors, as official."""
         del num_gpus, assume_frozen  # one device; variables are always read live
+        self._model_and_call_kwargs(dynamic_kwargs)  # checked, and any variant built, before tracing
         num_items = in_arrays[0].shape[0]
         minibatch_size = minibatch_size or max(num_items, 1)
         fn = self._compiled_run(input_transform, output_transform, dynamic_kwargs)

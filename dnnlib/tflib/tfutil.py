@@ -4,7 +4,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from stylegan_tf.generate import convert_images_to_uint8
+from stylegan_tf.images import convert_images_to_uint8
 from stylegan_tf.ops import lerp, lerp_clip
 
 __all__ = ["convert_images_to_uint8", "init_tf", "is_tf_expression", "lerp", "lerp_clip"]

@@ -2,7 +2,8 @@
 
 Listing and probing a folder, choosing one square power-of-two resolution for all images, converting modes,
 center-cropping and resizing, and decoding many images in parallel threads (Pillow releases the GIL while decoding
-and resampling). Problems with single files are returned as reasons, so the caller can skip and list them.
+and resampling). Problems with single files are returned as reasons, so the caller can skip and list them; file
+names in messages go through `stylegan_tf.fileio.printable` (a newline or terminal escape code is shown escaped).
 """
 import collections
 import concurrent.futures
@@ -13,6 +14,7 @@ import os
 import numpy as np
 import PIL.Image
 
+from stylegan_tf.fileio import printable
 from training.dataset import DatasetError, require_dir
 
 _SIXTEEN_BIT_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
@@ -85,7 +87,7 @@ def choose_resolution(probes, resize=None, crop=False):
     """
     def examples(group):
         """'1 image (a.png 20x16) is' / '5 images (a.png 20x16, b.png 30x10, c.png 9x9, ...) are'."""
-        shown = ", ".join(f"{os.path.basename(p.path)} {p.size[0]}x{p.size[1]}" for p in group[:3])
+        shown = ", ".join(f"{printable(os.path.basename(p.path))} {p.size[0]}x{p.size[1]}" for p in group[:3])
         if len(group) == 1:
             return f"1 image ({shown}) is"
         return f"{len(group)} images ({shown}{', ...' if len(group) > 3 else ''}) are"

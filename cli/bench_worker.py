@@ -1,7 +1,7 @@
-"""Benchmark worker: the project's real training iteration and generator behind a JSON-lines
+"""The benchmark worker: the project's real training iteration and generator behind a JSON-lines
 protocol, for comparisons driven by an external harness.
 
-    python -m stylegan_tf.bench --worker --threads=1 [--worker_name=NAME]
+    stylegan-bench --worker --threads=1 [--worker_name=NAME]
 
 Start-up builds both, warms up (3 training iterations, 2 generation batches) and prints one
 line ``{"event": "ready", "worker", "import_s", "build_s", "first_iter_s", "first_gen_s",
