@@ -19,7 +19,8 @@ setup(
         "tensorboard>=2.21,<2.22",
     ],
     extras_require={
-        "test": ["pytest>=8,<10"],
+        "test": ["pytest>=8,<10", "matplotlib>=3.8,<4"],
+        "plot": ["matplotlib>=3.8,<4"],
         "lsun": ["lmdb>=1.4,<2"],
     },
     entry_points={
@@ -31,6 +32,7 @@ setup(
             "stylegan-dataset=cli.dataset:run_main",
             "stylegan-bench=cli.bench:run_main",
             "stylegan-metrics=cli.metrics:run_main",
+            "stylegan-quality=cli.quality:run_main",
             "stylegan-project=cli.project:run_main",
         ],
     },

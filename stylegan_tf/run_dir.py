@@ -7,6 +7,7 @@ a process trains in it, and finding the newest network it holds.
 | `training_options.json` | every option of the run (`training.options.TrainingOptions`) |
 | `reals.png`, `fakes_init.png`, `fakes<kimg>.png` | image grids: real images, Gs before training, Gs at a tick |
 | `network-snapshot-<kimg>.pkl`, `network-final.pkl` | (G, D, Gs) in the official pickle format |
+| `snapshots.jsonl` | one line per network snapshot: its file, kimg, the run's training time, the process's CPU time |
 | `metric-<name>.txt`, `metric-<name>.jsonl` | metric results (official lines, JSON records) |
 | `checkpoints/` | training checkpoints `ckpt-<nimg>.*` and `networks.json` (`stylegan_tf.checkpoints`) |
 | `events.out.tfevents.*` | TensorBoard |
@@ -20,8 +21,10 @@ overwrite each other.
 """
 import contextlib
 import fcntl
+import json
 import os
 import re
+import resource
 
 from stylegan_tf import checkpoints
 from stylegan_tf.errors import InputError
@@ -31,6 +34,7 @@ OPTIONS = "training_options.json"
 REALS = "reals.png"
 FAKES_INIT = "fakes_init.png"
 NETWORK_FINAL = "network-final.pkl"
+SNAPSHOT_LOG = "snapshots.jsonl"
 CHECKPOINTS = "checkpoints"
 CHECKPOINT_NAME = "ckpt"
 LOCK = ".lock"
@@ -67,6 +71,30 @@ def snapshot_nimg(name):
     if match is None:
         return None
     return int(match.group(1)) * 1000 + int(match.group(2) or 0)
+
+
+def log_snapshot(run_dir, name, nimg, elapsed_sec):
+    """Append the network snapshot `name` to `snapshots.jsonl`: `{"snapshot", "kimg", "wall_sec", "cpu_sec"}`, the
+    run's training time so far (resumes included) and this process's CPU time (user + system, all threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    record = {"snapshot": name, "kimg": nimg / 1000, "wall_sec": None if elapsed_sec is None else round(elapsed_sec, 3),
+              "cpu_sec": round(usage.ru_utime + usage.ru_stime, 3)}
+    with open(os.path.join(run_dir, SNAPSHOT_LOG), "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def read_snapshot_log(run_dir):
+    """The records of `snapshots.jsonl` (see `log_snapshot`), oldest first; [] if there is none. A line cut short by
+    a killed process is skipped."""
+    path = os.path.join(run_dir, SNAPSHOT_LOG)
+    if not os.path.isfile(path):
+        return []
+    records = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            with contextlib.suppress(ValueError):
+                records.append(json.loads(line))
+    return records
 
 
 def checkpoint_dir(run_dir):

@@ -1,5 +1,6 @@
 """What a run writes for people to look at: image grids (`reals.png`, `fakes_init.png`, `fakes<kimg>.png`, the
-TensorBoard image `fakes`) and network snapshots (`network-snapshot-<kimg>.pkl`, with the run's metrics).
+TensorBoard image `fakes`) and network snapshots (`network-snapshot-<kimg>.pkl`, logged in `snapshots.jsonl` with
+their kimg and time, and evaluated with the run's metrics).
 
 The grids have the official size (about 1920x1080 pixels) unless the options give one. Images of 64 px or less are
 enlarged (nearest neighbour) towards 128 px each, keeping a grid at most 4096 px wide, so that a person can see
@@ -83,11 +84,14 @@ class Snapshots:
                 with self.writer.as_default():
                     tf.summary.image("fakes", grid[None], step=step)
 
-    def write_networks(self, networks, name, step, every_worker=False):
-        """Write `(G, D, Gs)` as the snapshot `name` and evaluate the run's metrics on it (chief only), reported at
-        TensorBoard `step`."""
+    def write_networks(self, networks, name, step, every_worker=False, nimg=None, elapsed_sec=None):
+        """Write `(G, D, Gs)` as the snapshot `name`, log it in `snapshots.jsonl` (`nimg` images shown, the run's
+        training time `elapsed_sec`, this process's CPU time) and evaluate the run's metrics on it (chief only),
+        reported at TensorBoard `step`."""
         if self.chief or every_worker:
             stylegan_tf.save_network_pkl(networks, os.path.join(self.run_dir, name))
+        if self.chief and nimg is not None:
+            run_files.log_snapshot(self.run_dir, name, nimg, elapsed_sec)
         if self.chief and self.metrics:
             from metrics.evaluate import evaluate
             evaluate(self.metrics, self.Gs, self.dataset, run_dir=self.run_dir,
