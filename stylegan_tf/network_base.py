@@ -157,29 +157,6 @@ def grow_features(images, levels, lod, res_log2, top_log2, fade_from, data_forma
     return levels[2].block(x, **block_kwargs)
 
 
-def style_mix(mapping, dlatents, latents_in, labels_in, cur_layers, mixing_prob, draws=None, rng=None):
-    """Official style mixing regularization of ``dlatents [N, L, D]`` (the mapping of ``latents_in``):
-    the layers ``>= cutoff`` take the dlatents of a second latent batch; with probability
-    ``1 - mixing_prob`` the cutoff is ``cur_layers`` (no mixing). The draws, in official order: second
-    latents (normal), a uniform number, the cutoff (an integer in ``[1, max(cur_layers, 2))``); from ``rng``
-    (a ``tf.random.Generator``) if given, or ``draws = (latents2, uniform, cutoff)`` replacing them."""
-    if draws is None:
-        if rng is None:
-            latents2 = tf.random.normal(tf.shape(latents_in))
-            uniform = tf.random.uniform([])
-            cutoff = tf.random.uniform([], 1, tf.maximum(cur_layers, 2), dtype=tf.int32)
-        else:
-            latents2 = rng.normal(tf.shape(latents_in))
-            uniform = rng.uniform([])
-            cutoff = rng.uniform([], 1, tf.maximum(cur_layers, 2), dtype=tf.int32)
-    else:
-        latents2, uniform, cutoff = draws
-    dlatents2 = mapping(latents2, labels_in)
-    mixing_cutoff = tf.where(uniform < mixing_prob, tf.cast(cutoff, tf.int32), cur_layers)
-    layer_idx = tf.range(int(dlatents.shape[1]))[None, :, None]
-    return tf.where(layer_idx < mixing_cutoff, dlatents, tf.cast(dlatents2, dlatents.dtype))
-
-
 def scope_tree(named_variables):
     """A trackable tree whose object paths are the official names: ``'a/b/c'`` -> ``root.a.b.c``."""
     root = tf.Module()

@@ -21,8 +21,9 @@ import tensorflow as tf
 
 from stylegan_tf import blocks, layers, ops
 from stylegan_tf.errors import InputError
+from stylegan_tf.style_generator import StyleGenerator
 from stylegan_tf.network_base import (UNSET, DiscriminatorBase, Level, OfficialNetwork, grow_features, grow_images,
-                                      nf_function, plan_resolutions, resolution_log2, style_mix)
+                                      nf_function, plan_resolutions, resolution_log2)
 
 STRUCTURES = ("auto", "fixed", "linear", "recursive")
 NONLINEARITIES = ("lrelu", "relu")
@@ -219,7 +220,7 @@ class G_synthesis(OfficialNetwork):  # noqa: N801
         return ops.to_public(images, self.data_format)
 
 
-class G_style(OfficialNetwork):  # noqa: N801
+class G_style(StyleGenerator):  # noqa: N801
     """Style-based generator: ``latents [N, latent_size]``, ``labels [N, label_size]`` ->
     ``images [N, C, R, R]`` in [-1, 1] (NCHW).
 
@@ -235,31 +236,11 @@ class G_style(OfficialNetwork):  # noqa: N801
                     is_template_graph=False)
     RUN_KWARGS = tuple(DEFAULTS) + G_synthesis.RUN_KWARGS
 
-    def __init__(self, name="G", data_format="auto", synthesis=None, mapping=None, **static_kwargs):
-        own = {key: v for key, v in static_kwargs.items() if key in self.DEFAULTS}
-        component_kwargs = {key: v for key, v in static_kwargs.items() if key not in self.DEFAULTS}
-        super().__init__(name, data_format, **static_kwargs)
-        self.kwargs = {**self.DEFAULTS, **own}
-        self.synthesis = synthesis or G_synthesis(data_format=self.data_format, **component_kwargs)
-        self.num_layers, dlatent_size = self.synthesis.dlatents_shape[1:]
-        self.mapping = mapping or G_mapping(data_format=self.data_format, dlatent_broadcast=self.num_layers,
-                                            **component_kwargs)
-        self.lod = self._own_variable("lod", [], "zeros")
-        self.dlatent_avg = self._own_variable("dlatent_avg", [dlatent_size], "zeros")
-        self.truncation = layers.Truncation(data_format=self.data_format, name="Truncation")
-        self.built = True
-
-    @property
-    def components(self):
-        return {"synthesis": self.synthesis, "mapping": self.mapping}
-
-    @property
-    def input_shapes(self):
-        return self.mapping.input_shapes
-
-    @property
-    def official_output_shape(self):
-        return self.synthesis.official_output_shape
+    def make_components(self, component_kwargs, synthesis, mapping):
+        synthesis = synthesis or G_synthesis(data_format=self.data_format, **component_kwargs)
+        mapping = mapping or G_mapping(data_format=self.data_format, dlatent_broadcast=synthesis.dlatents_shape[1],
+                                       **component_kwargs)
+        return synthesis, mapping
 
     def call(self, latents_in, labels_in=None, *, lod=None, resolution=None, truncation_psi=UNSET,
              truncation_cutoff=UNSET, truncation_psi_val=UNSET, truncation_cutoff_val=UNSET,
@@ -270,52 +251,19 @@ class G_style(OfficialNetwork):  # noqa: N801
         Keyword arguments default to the network's static ones (official semantics:
         ``truncation_psi`` None or 1, or ``truncation_cutoff`` None or <= 0, disables
         truncation; training disables truncation and enables the ``dlatent_avg`` update and
-        style mixing). ``lod`` overrides the ``lod`` variable (which, as official, is copied
-        into the synthesis network's ``lod``). ``style_mixing_draws``: optional
-        ``(latents2 [N, latent_size], uniform [], cutoff [] int32)`` replacing the random
+        style mixing; see ``StyleGenerator.run_settings``). ``lod`` overrides the ``lod`` variable
+        (which, as official, is copied into the synthesis network's ``lod``). ``style_mixing_draws``:
+        optional ``(latents2 [N, latent_size], uniform [], cutoff [] int32)`` replacing the random
         draws of style mixing; ``rng``: optional ``tf.random.Generator`` for all draws.
         Other keywords (``randomize_noise``, ``fused_scale``, ``structure``) go to synthesis.
         """
-        r = self._resolve
-        psi, cutoff = r("truncation_psi", truncation_psi), r("truncation_cutoff", truncation_cutoff)
-        is_training, is_validation = r("is_training", is_training), r("is_validation", is_validation)
-        beta, mixing_prob = r("dlatent_avg_beta", dlatent_avg_beta), r("style_mixing_prob", style_mixing_prob)
-        if is_training and is_validation:
-            raise InputError("is_training and is_validation cannot both be set")
-        if is_validation:
-            psi, cutoff = r("truncation_psi_val", truncation_psi_val), r("truncation_cutoff_val", truncation_cutoff_val)
-        if is_training or (psi is not None and not tf.is_tensor(psi) and psi == 1):
-            psi = None
-        if is_training or (cutoff is not None and not tf.is_tensor(cutoff) and cutoff <= 0):
-            cutoff = None
-        if not is_training or (beta is not None and not tf.is_tensor(beta) and beta == 1):
-            beta = None
-        if not is_training or (mixing_prob is not None and not tf.is_tensor(mixing_prob) and mixing_prob <= 0):
-            mixing_prob = None
-
-        if lod is None:
-            lod = tf.convert_to_tensor(self.lod)
-        self.synthesis.lod.assign(tf.cast(lod, tf.float32))
-        dlatents = self.mapping(latents_in, labels_in)
-
-        if beta is not None:
-            batch_avg = tf.reduce_mean(tf.cast(dlatents[:, 0], tf.float32), axis=0)
-            self.dlatent_avg.assign(ops.lerp(batch_avg, tf.convert_to_tensor(self.dlatent_avg), beta))
-
-        if mixing_prob is not None:
-            dlatents = self._style_mix(dlatents, latents_in, labels_in, lod, mixing_prob, style_mixing_draws, rng)
-
-        if psi is not None and cutoff is not None:
-            dlatents = self.truncation(dlatents, self.dlatent_avg, psi=psi, cutoff=cutoff)
-
-        template = r("is_template_graph", is_template_graph)
-        return self.synthesis(dlatents, lod=lod, resolution=resolution, is_template_graph=template, rng=rng,
+        settings = self.run_settings(truncation_psi, truncation_cutoff, truncation_psi_val, truncation_cutoff_val,
+                                     dlatent_avg_beta, style_mixing_prob, is_training, is_validation)
+        lod = self.call_lod(lod)
+        dlatents = self.map_latents(latents_in, labels_in, lod, *settings, style_mixing_draws, rng)
+        return self.synthesis(dlatents, lod=lod, resolution=resolution,
+                              is_template_graph=self._resolve("is_template_graph", is_template_graph), rng=rng,
                               **synthesis_kwargs)
-
-    def _style_mix(self, dlatents, latents_in, labels_in, lod, mixing_prob, draws, rng):
-        """Style mixing (``network_base.style_mix``) over the layers of the current lod."""
-        cur_layers = self.num_layers - tf.cast(lod, tf.int32) * 2
-        return style_mix(self.mapping, dlatents, latents_in, labels_in, cur_layers, mixing_prob, draws, rng)
 
 
 class D_basic(DiscriminatorBase):  # noqa: N801

@@ -28,8 +28,9 @@ import tensorflow as tf
 from stylegan_tf import blocks, fir, layers, modulation, networks_stylegan, ops
 from stylegan_tf.errors import InputError
 from stylegan_tf.network_base import (UNSET, Level, OfficialNetwork, grow_images, nf_function, plan_resolutions,
-                                      resolution_log2, static_lod, style_mix)
+                                      resolution_log2, static_lod)
 from stylegan_tf.scopes import reusing_variables
+from stylegan_tf.style_generator import StyleGenerator
 
 ARCHITECTURES = ("orig", "skip", "resnet")
 
@@ -264,7 +265,7 @@ class G_synthesis_stylegan_revised(_SynthesisBase):  # noqa: N801
 SYNTHESIS_NETWORKS = {cls.build_func_name: cls for cls in (G_synthesis_stylegan2, G_synthesis_stylegan_revised)}
 
 
-class G_main(OfficialNetwork):  # noqa: N801
+class G_main(StyleGenerator):  # noqa: N801
     """StyleGAN2's generator: ``latents [N, latent_size]``, ``labels [N, label_size]`` -> ``images [N, C, R, R]``
     (NCHW; with ``return_dlatents`` also the dlatents ``[N, num_layers, D]`` the synthesis ran on).
 
@@ -277,6 +278,7 @@ class G_main(OfficialNetwork):  # noqa: N801
     """
 
     build_func_name = "G_main"
+    CUTOFF_NONE_IS_ALL = True
     DEFAULTS = dict(truncation_psi=0.5, truncation_cutoff=None, truncation_psi_val=None, truncation_cutoff_val=None,
                     dlatent_avg_beta=0.995, style_mixing_prob=0.9, is_training=False, is_validation=False,
                     return_dlatents=False, is_template_graph=False, mapping_func="G_mapping",
@@ -285,36 +287,16 @@ class G_main(OfficialNetwork):  # noqa: N801
                                                 + G_synthesis_stylegan_revised.RUN_KWARGS))
     RUN_KWARGS = tuple(key for key in DEFAULTS if not key.endswith("_func")) + _SYNTHESIS_RUN_KWARGS
 
-    def __init__(self, name="G", data_format="auto", synthesis=None, mapping=None, **static_kwargs):
-        own = {key: v for key, v in static_kwargs.items() if key in self.DEFAULTS}
-        component_kwargs = {key: v for key, v in static_kwargs.items() if key not in self.DEFAULTS}
-        super().__init__(name, data_format, **static_kwargs)
-        self.kwargs = {**self.DEFAULTS, **own}
+    def make_components(self, component_kwargs, synthesis, mapping):
         k = self.kwargs
         if k["mapping_func"] != "G_mapping" or k["synthesis_func"] not in SYNTHESIS_NETWORKS:
             raise InputError(f"G_main builds mapping_func 'G_mapping' and synthesis_func one of "
                              f"{sorted(SYNTHESIS_NETWORKS)}, got {k['mapping_func']!r}, {k['synthesis_func']!r}")
-        self.synthesis = synthesis or SYNTHESIS_NETWORKS[k["synthesis_func"]](data_format=self.data_format,
-                                                                               **component_kwargs)
-        self.num_layers, dlatent_size = self.synthesis.dlatents_shape[1:]
-        self.mapping = as_stylegan2_mapping(mapping or G_mapping(
-            data_format=self.data_format, dlatent_broadcast=self.num_layers, **component_kwargs))
-        self.lod = self._own_variable("lod", [], "zeros")
-        self.dlatent_avg = self._own_variable("dlatent_avg", [dlatent_size], "zeros")
-        self.truncation = layers.Truncation(cutoff_none_is_all=True, data_format=self.data_format, name="Truncation")
-        self.built = True
-
-    @property
-    def components(self):
-        return {"synthesis": self.synthesis, "mapping": self.mapping}
-
-    @property
-    def input_shapes(self):
-        return self.mapping.input_shapes
-
-    @property
-    def official_output_shape(self):
-        return self.synthesis.official_output_shape
+        synthesis = synthesis or SYNTHESIS_NETWORKS[k["synthesis_func"]](data_format=self.data_format,
+                                                                          **component_kwargs)
+        mapping = as_stylegan2_mapping(mapping or G_mapping(
+            data_format=self.data_format, dlatent_broadcast=synthesis.dlatents_shape[1], **component_kwargs))
+        return synthesis, mapping
 
     def call(self, latents_in, labels_in=None, *, lod=None, resolution=None, truncation_psi=UNSET,
              truncation_cutoff=UNSET, truncation_psi_val=UNSET, truncation_cutoff_val=UNSET,
@@ -324,47 +306,22 @@ class G_main(OfficialNetwork):  # noqa: N801
 
         Keyword arguments default to the network's static ones, with official semantics: ``truncation_psi``
         None or 1 disables truncation, ``truncation_cutoff`` None truncates every layer; training disables
-        truncation and enables the ``dlatent_avg`` update and style mixing. ``lod`` overrides the ``lod``
-        variable. ``style_mixing_draws``: optional ``(latents2 [N, latent_size], uniform [], cutoff [] int32)``
-        replacing the random draws of style mixing; ``rng``: optional ``tf.random.Generator`` for all draws.
-        Other keywords (``randomize_noise``, ``fused_modconv``, ``structure``) go to the synthesis network
-        (those of the other synthesis family are ignored, as official).
+        truncation and enables the ``dlatent_avg`` update and style mixing (``StyleGenerator.run_settings``).
+        ``lod`` overrides the ``lod`` variable. ``style_mixing_draws``: optional ``(latents2 [N, latent_size],
+        uniform [], cutoff [] int32)`` replacing the random draws of style mixing; ``rng``: optional
+        ``tf.random.Generator`` for all draws. Other keywords (``randomize_noise``, ``fused_modconv``,
+        ``structure``) go to the synthesis network (those of the other synthesis family are ignored, as official).
         """
-        r = self._resolve
-        psi, cutoff = r("truncation_psi", truncation_psi), r("truncation_cutoff", truncation_cutoff)
-        is_training, is_validation = r("is_training", is_training), r("is_validation", is_validation)
-        beta, mixing_prob = r("dlatent_avg_beta", dlatent_avg_beta), r("style_mixing_prob", style_mixing_prob)
-        if is_training and is_validation:
-            raise InputError("is_training and is_validation cannot both be set")
-        if is_validation:
-            psi, cutoff = r("truncation_psi_val", truncation_psi_val), r("truncation_cutoff_val", truncation_cutoff_val)
-        if is_training or (psi is not None and not tf.is_tensor(psi) and psi == 1):
-            psi = None
-        if not is_training or (beta is not None and not tf.is_tensor(beta) and beta == 1):
-            beta = None
-        if not is_training or (mixing_prob is not None and not tf.is_tensor(mixing_prob) and mixing_prob <= 0):
-            mixing_prob = None
-
-        lod = tf.convert_to_tensor(self.lod) if lod is None else lod
-        if getattr(self.synthesis, "lod", None) is not None:
-            self.synthesis.lod.assign(tf.cast(lod, tf.float32))
-        dlatents = tf.cast(self.mapping(latents_in, labels_in), tf.float32)
-        if beta is not None:
-            batch_avg = tf.reduce_mean(dlatents[:, 0], axis=0)
-            self.dlatent_avg.assign(ops.lerp(batch_avg, tf.convert_to_tensor(self.dlatent_avg), beta))
-        if mixing_prob is not None:
-            cur_layers = self.num_layers - tf.cast(lod, tf.int32) * 2
-            dlatents = style_mix(self.mapping, dlatents, latents_in, labels_in, cur_layers, mixing_prob,
-                                 style_mixing_draws, rng)
-        if psi is not None:
-            dlatents = self.truncation(dlatents, self.dlatent_avg, psi=psi, cutoff=cutoff)
-
+        settings = self.run_settings(truncation_psi, truncation_cutoff, truncation_psi_val, truncation_cutoff_val,
+                                     dlatent_avg_beta, style_mixing_prob, is_training, is_validation)
+        lod = self.call_lod(lod)
+        dlatents = self.map_latents(latents_in, labels_in, lod, *settings, style_mixing_draws, rng)
         synthesis_kwargs = {key: v for key, v in synthesis_kwargs.items()
                             if key in self.synthesis.RUN_KWARGS or key not in self._SYNTHESIS_RUN_KWARGS}
         images = self.synthesis(dlatents, lod=lod, resolution=resolution,
-                                force_clean_graph=r("is_template_graph", is_template_graph), rng=rng,
+                                force_clean_graph=self._resolve("is_template_graph", is_template_graph), rng=rng,
                                 **synthesis_kwargs)
-        return (images, dlatents) if r("return_dlatents", return_dlatents) else images
+        return (images, dlatents) if self._resolve("return_dlatents", return_dlatents) else images
 
 
 NETWORKS = {cls.build_func_name: keras.saving.register_keras_serializable(package="stylegan_tf")(cls)
