@@ -24,7 +24,8 @@ from absl import flags
 from cli import base
 
 FLAGS = flags.FlagValues()
-flags.DEFINE_string("config", "quickstart", "Training preset to measure (see stylegan-train --help).", flag_values=FLAGS)
+flags.DEFINE_string("config", "quickstart", "Training preset to measure (see stylegan-train --help).",
+                    flag_values=FLAGS)
 flags.DEFINE_list("seeds", ["0"], "Training seeds: one run each.", flag_values=FLAGS)
 flags.DEFINE_float("total_kimg", None, "Length of each run (default: the preset's).", lower_bound=0,
                    flag_values=FLAGS)

@@ -16,7 +16,7 @@ from absl import flags
 
 from cli import base
 from stylegan_tf import run_dir as run_files
-from training.presets import PRESETS
+from training.presets import AUGMENT_MODES, PRESETS
 
 FLAGS = flags.FlagValues()
 flags.DEFINE_enum("config", "quickstart", sorted(PRESETS), "Training preset.", flag_values=FLAGS)
@@ -56,13 +56,24 @@ flags.DEFINE_integer("image_snapshot_ticks", None, "Image grid every N ticks (0:
                      flag_values=FLAGS)
 flags.DEFINE_list("metrics", None, "Metrics evaluated at each network snapshot, e.g. fid50k,ppl_wend,swd (see "
                   "stylegan-metrics --help); results in metric-<name>.txt and TensorBoard.", flag_values=FLAGS)
+flags.DEFINE_enum("augment", None, list(AUGMENT_MODES), "Discriminator augmentation (StyleGAN2-ADA): ada (the "
+                  "probability p tuned so that E[sign(D(reals))] stays at --target), fixed (p = --augment_p), none. "
+                  "Default: the preset's (none in the official presets).", flag_values=FLAGS)
+flags.DEFINE_string("augpipe", None, "Augmentation pipeline, an official augpipe name: blit, geom, color, filter, "
+                    "noise, cutout, bg, bgc (default), bgcf, bgcfn, bgcfnc.", flag_values=FLAGS)
+flags.DEFINE_float("augment_p", None, "Augmentation probability of --augment=fixed.", lower_bound=0, upper_bound=1,
+                   flag_values=FLAGS)
+flags.DEFINE_float("target", None, "ADA target of E[sign(D(reals))] (default 0.6).", lower_bound=0, upper_bound=1,
+                   flag_values=FLAGS)
+flags.DEFINE_float("ada_kimg", None, "ADA speed: kimg for p to move by 1 at most (default 500).", lower_bound=0.001,
+                   flag_values=FLAGS)
 flags.DEFINE_bool("dry_run", False, "Print the resolved options (and, with --resume, the checkpoint it would "
                   "continue from) and exit.", flag_values=FLAGS)
 
 #: the flags that change a preset: `training.presets.resolve`'s arguments of the same names
 OPTION_FLAGS = ("config", "data", "mirror", "loss", "r1_gamma", "lrate", "minibatch", "D_repeats", "tick_kimg", "xla",
                 "mixed_precision", "data_format", "seed", "resume_pkl", "resume_kimg", "snapshot_ticks",
-                "image_snapshot_ticks", "metrics")
+                "image_snapshot_ticks", "metrics", "augment", "augpipe", "augment_p", "target", "ada_kimg")
 
 
 def _resume_command(run_dir):

@@ -349,6 +349,13 @@ def test_dlatents_images_equal_the_seeds_images(tmp_path, pkl, seed_dlatents):
     assert sorted(os.listdir(tmp_path / "w")) == ["projected0000.png", "projected0001.png"]
     assert_same_image(png(tmp_path / "w" / "projected0000.png"), png(tmp_path / "s" / "seed0003.png"))
     assert_same_image(png(tmp_path / "w" / "projected0001.png"), png(tmp_path / "s" / "seed0005.png"))
+    # The output of a projected folder: one directory per image, taken in sorted order.
+    for name, i in (("b_seed5", 4), ("a_seed3", 2)):
+        (tmp_path / "folder" / name).mkdir(parents=True)
+        _projected_w(tmp_path / "folder" / name / "projected_w.npz", w[i:i + 1], [m[i:i + 1] for m in maps])
+    assert run_cli(f"--network={pkl}", f"--outdir={tmp_path / 'f'}", f"--dlatents={tmp_path / 'folder'}") == 0
+    assert_same_image(png(tmp_path / "f" / "projected0000.png"), png(tmp_path / "s" / "seed0003.png"))
+    assert_same_image(png(tmp_path / "f" / "projected0001.png"), png(tmp_path / "s" / "seed0005.png"))
     # Their own noise maps change the image; --noise_mode=none draws it without noise.
     rng = np.random.RandomState(0)
     other = _projected_w(tmp_path / "c.npz", w[2:3], [rng.randn(*m[2:3].shape) for m in maps])
@@ -386,6 +393,7 @@ def test_dlatents_style_mixing_and_interpolation_equal_the_seeds_figures(tmp_pat
 
 @pytest.mark.parametrize("make, args, message", [
     (None, ["--dlatents={tmp}/missing.npz"], "missing.npz: no such file"),
+    (None, ["--dlatents={tmp}"], "no projected_w.npz in this directory nor in its subdirectories"),
     ("junk", [], "not a readable .npz file"),
     ("short", [], "dlatents of shape [1, 4, 64] do not fit the network (expected [N, 8, 64])"),
     ("one_map", [], "noise map noise1 is missing"),

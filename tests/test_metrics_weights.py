@@ -12,7 +12,7 @@ from metrics import inception, lpips
 from metrics.evaluate import evaluate
 from metrics.sources import DatasetImages, MetricError
 from metrics.weights import WEIGHTS, WeightsMissingError, default_cache_dir, weights_path
-from test_metrics import G, dataset  # noqa: F401 (fixtures)
+from test_metrics import G, dataset  # noqa: F401,F811 (fixtures)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -18,7 +18,6 @@ import pytest
 
 import stylegan_tf
 from stylegan_tf import official, restricted_pickle
-from stylegan_tf.official import NetworkState
 
 
 @pytest.fixture(scope="module")
@@ -175,8 +174,8 @@ MALFORMED = {
     "NaN lod": (lambda s: _state(s).update(variables=[(n, np.float32("nan") if n == "lod" else v)
                                                       for n, v in _state(s)["variables"]]), "'lod'.*not finite"),
     "a variable named twice": (lambda s: _state(s).update(variables=_state(s)["variables"] * 2), "given twice"),
-    "a nested list as a variable": (lambda s: _state(s).update(variables=[(n, [[0.0] * 64] if n == "dlatent_avg"
-                                                                            else v) for n, v in _state(s)["variables"]]),
+    "a nested list as a variable": (lambda s: _state(s).update(variables=[
+        (n, [[0.0] * 64] if n == "dlatent_avg" else v) for n, v in _state(s)["variables"]]),
                                     "not a numeric NumPy array"),
     "a state that is a list": (lambda s: setattr(s[1], "state", [1, 2]), "not a dict"),
     "version 99": (lambda s: _state(s).update(version=99), "unsupported state version"),

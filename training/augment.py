@@ -54,8 +54,9 @@ beyond one reflection the official padding reads zeros, here the reflection cont
 (official resamples them too, an identity up to float rounding). Matched to the official PyTorch code with equal
 parameters: geometric transforms to 3e-5, color, filter and cutout to 2e-6.
 
-Wiring (as official): D sees ``augment(reals)`` and ``augment(fakes)`` in the D step and ``augment(fakes)`` in the
-G step; the R1 penalty differentiates through the augmentation (second-order gradients exist).
+Wiring (as official; ``training.ada`` does it in training): D sees ``augment(reals)`` and ``augment(fakes)`` in the
+D step and ``augment(fakes)`` in the G step; the R1 penalty differentiates through the augmentation (second-order
+gradients exist).
 """
 import numpy as np
 import tensorflow as tf

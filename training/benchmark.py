@@ -11,6 +11,8 @@ from stylegan_tf import flops
 from stylegan_tf.benchmark import WORKLOAD_D, WORKLOAD_G
 from stylegan_tf.networks_stylegan import D_basic, G_style
 from training import loss
+from training.ada import AdaptiveAugment
+from training.augment import AugmentPipe
 from training.presets import PRESETS
 from training.train_step import TrainStep, gs_beta
 
@@ -56,12 +58,19 @@ def training_iteration(G_kwargs, D_kwargs, data_format, batch, xla, mixed_precis
     return (lambda: {k: v.numpy() for k, v in iteration(*args).items()}), flops.training_flops(G, D)[2]
 
 
-def replica_check(G_kwargs, D_kwargs, data_format, batch, strategy, iterations=3, lod=0.0, seed=0):  # noqa: N803
+def replica_check(G_kwargs, D_kwargs, data_format, batch, strategy, iterations=3, lod=0.0, seed=0,  # noqa: N803
+                  augment=None):
     """`{variable: value}` of G, D and Gs after `iterations` official iterations (D step, Gs update, G step) under
     `strategy`, from seeded weights, with every random draw fed in (latents, reals; no noise randomization, no style
     mixing), each replica getting its slice of the same global batch of `batch`. Run it under one device and under
     several replicas: the results must agree to float32 rounding (minibatch stddev must be off, its groups stay within
-    a replica by design). `lod` (and the image size `2**floor` below full resolution) as in training."""
+    a replica by design). `lod` (and the image size `2**floor` below full resolution) as in training.
+
+    `augment`: discriminator augmentation settings (`training.options.Augment`), or None. Then every D evaluation
+    sees augmented images, each one's parameters drawn for the global batch (at the current `p`) and fed to the
+    replicas in slices, the ADA heuristic (with a `target`) runs after each D step, and the result also holds
+    `augment/p`, `augment/signs`, `augment/count` `[iterations]`: `p` and the heuristic's accumulator after each
+    iteration."""
     n = batch // strategy.num_replicas_in_sync
     size = D_kwargs["resolution"] >> int(np.floor(lod))
     with strategy.scope():
@@ -73,27 +82,49 @@ def replica_check(G_kwargs, D_kwargs, data_format, batch, strategy, iterations=3
             for name, var in net.all_official_variables():
                 if not name.endswith("lod"):
                     var.assign(rng.randn(*var.shape).astype(np.float32) * 0.5)
+        ada = None if augment is None else AdaptiveAugment(
+            AugmentPipe(augment.pipeline, p=augment.p), augment.target, augment.interval, augment.speed_kimg)
         adam = dict(learning_rate=0.002, beta_1=0.0, beta_2=0.99, epsilon=1e-8)
         step = TrainStep(G, D, Gs, keras.optimizers.Adam(**adam), keras.optimizers.Adam(**adam),
                          loss.G_logistic_nonsaturating, loss.D_logistic_simplegp, strategy,
-                         D_loss_args={"r1_gamma": 10.0}, randomize_noise=False, style_mixing=False)
+                         D_loss_args={"r1_gamma": 10.0}, randomize_noise=False, style_mixing=False, augment=ada)
 
     def split(array):
         return strategy.experimental_distribute_values_from_function(
             lambda ctx: tf.constant(array[ctx.replica_id_in_sync_group * n:(ctx.replica_id_in_sync_group + 1) * n]))
 
     @tf.function
-    def iteration(reals, labels, latents_d, latents_g, lod):
+    def iteration(reals, labels, latents_d, latents_g, lod, augment_d, augment_g):
         step.set_lod(lod)
-        strategy.run(step.d_replica_step, args=(reals, labels, lod, batch, {"latents": latents_d}))
+        d_stats = strategy.run(step.d_replica_step, args=(reals, labels, lod, batch,
+                                                          {"latents": latents_d, "augment": augment_d}))
         step.update_Gs(gs_beta(batch, 1.0))
-        strategy.run(step.g_replica_step, args=(lod, size, n, batch, {"latents": latents_g}, labels))
+        step.adapt_augment(d_stats, batch)
+        strategy.run(step.g_replica_step, args=(lod, size, n, batch, {"latents": latents_g, "augment": augment_g},
+                                                labels))
 
     data = np.random.RandomState(seed + 1)
+    augment_rng = tf.random.Generator.from_seed(seed + 2)
     latent_size = G.input_shapes[0][1]
+    shape = (batch, D_kwargs["num_channels"], size, size)
+
+    def augment_draws(count):
+        """`count` parameter dicts for the global batch at the current p, split over the replicas (None: off)."""
+        if ada is None:
+            return None
+        return tuple({k: split(v.numpy()) for k, v in ada.pipe.draw_params(shape, augment_rng).items()}
+                     for _ in range(count))
+
+    trajectory = []
     for _ in range(iterations):
-        reals = data.randint(0, 256, [batch, D_kwargs["num_channels"], size, size]).astype(np.uint8)
+        reals = data.randint(0, 256, shape).astype(np.uint8)
         iteration(split(reals), split(np.zeros([batch, 0], np.float32)),
                   split(data.randn(batch, latent_size).astype(np.float32)),
-                  split(data.randn(batch, latent_size).astype(np.float32)), tf.constant(lod, tf.float32))
-    return {f"{net.name}/{k}": v.numpy() for net in (G, D, Gs) for k, v in net.all_official_variables()}
+                  split(data.randn(batch, latent_size).astype(np.float32)), tf.constant(lod, tf.float32),
+                  augment_draws(2), augment_draws(1))  # D step: D(reals), D(fakes); G step: D(fakes)
+        if ada is not None:
+            trajectory.append([ada.p.numpy(), ada.signs.numpy(), ada.count.numpy()])
+    result = {f"{net.name}/{k}": v.numpy() for net in (G, D, Gs) for k, v in net.all_official_variables()}
+    if trajectory:
+        result.update(zip(("augment/p", "augment/signs", "augment/count"), np.array(trajectory, np.float64).T))
+    return result

@@ -63,12 +63,19 @@ def stylegan_schedule():
 
 @dataclasses.dataclass
 class Augment:
-    """Adaptive discriminator augmentation (`training.augment`, StyleGAN2-ADA names). A place for its options; the
-    training step does not apply it yet, so a run with a `pipeline` is refused."""
-    pipeline: Optional[str] = None  #: official `augpipe` name ('bgc', ...); None: no augmentation
-    p: float = 0.0  #: initial augmentation probability
-    target: Optional[float] = None  #: ADA target of the real-score sign (official 0.6); None: `p` stays fixed
-    speed_kimg: float = 500  #: kimg for `p` to go from 0 to 1 at most (official `ada_kimg`)
+    """Discriminator augmentation (StyleGAN2-ADA; `training.augment`, `training.ada`): every image D sees in
+    training is augmented with probability `p` per transform; with a `target`, ADA tunes `p`. Official names in
+    the comments. `mode` says which of the three settings of `stylegan-train --augment` this is."""
+    pipeline: Optional[str] = None  #: `training.augment.PIPELINES` name (official `augpipe`, 'bgc'); None: off
+    p: float = 0.0  #: augmentation probability at the start (official `augment_p`); fixed when `target` is None
+    target: Optional[float] = None  #: ADA target of E[sign(D(reals))] (official `ada_target`, 0.6); None: fixed `p`
+    interval: int = 4  #: minibatches between two adjustments of `p` (official `ada_interval`)
+    speed_kimg: float = 500.0  #: kimg for `p` to move by 1 at most (official `ada_kimg`)
+
+    @property
+    def mode(self):
+        """'none' (no pipeline), 'ada' (a target) or 'fixed'."""
+        return "none" if self.pipeline is None else "fixed" if self.target is None else "ada"
 
 
 @dataclasses.dataclass

@@ -7,7 +7,7 @@ a preset with the changes a user asked for.
 import dataclasses
 
 from stylegan_tf.errors import InputError
-from training.options import Schedule, TrainingOptions
+from training.options import Augment, Schedule, TrainingOptions
 
 _FFHQ_MINIBATCH = {  # official train.py: (minibatch_base, minibatch_dict) per GPU count
     1: (4, {4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4}),
@@ -62,16 +62,23 @@ PRESETS = {"quickstart": _quickstart, "progan": _progan,
 LOSSES = {"logistic": ("G_logistic_nonsaturating", "D_logistic_simplegp", {"r1_gamma": 10.0}),
           "wgan-gp": ("G_wgan", "D_wgan_gp", {}), "hinge": ("G_logistic_nonsaturating", "D_hinge_gp", {})}
 
+#: --augment: discriminator augmentation modes (StyleGAN2-ADA's --aug, 'noaug' spelled 'none')
+AUGMENT_MODES = ("ada", "fixed", "none")
+#: StyleGAN2-ADA's defaults: pipeline and ADA target
+DEFAULT_AUGPIPE, DEFAULT_ADA_TARGET = "bgc", 0.6
+
 
 def resolve(config="quickstart", *, data=None, total_kimg=None, mirror=None, loss=None, r1_gamma=None, lrate=None,
             minibatch=None, D_repeats=None, tick_kimg=None, xla=None, mixed_precision=None,  # noqa: N803
             data_format=None, seed=None, resume_pkl=None, resume_kimg=None, snapshot_ticks=None,
-            image_snapshot_ticks=None, metrics=None):
+            image_snapshot_ticks=None, metrics=None, augment=None, augpipe=None, augment_p=None, target=None,
+            ada_kimg=None):
     """The options of a new run: preset `config` with every argument that is not None applied (the
     `stylegan-train` flags of the same names). `data` None: the bundled Fashion-MNIST subset. `lrate`: G's and D's
     learning rate at every resolution; `minibatch`: the global minibatch at every resolution; `tick_kimg`: kimg
-    between ticks at every resolution; `loss`: a `LOSSES` name. `InputError` for an unknown preset or loss, or
-    `r1_gamma` with a loss that has none."""
+    between ticks at every resolution; `loss`: a `LOSSES` name; `augment`, `augpipe`, `augment_p`, `target`,
+    `ada_kimg`: discriminator augmentation (`augmented`). `InputError` for an unknown preset or loss, `r1_gamma`
+    with a loss that has none, or augmentation arguments that do not fit together."""
     if config not in PRESETS:
         raise InputError(f"unknown preset {config!r} (presets: {', '.join(sorted(PRESETS))})")
     o = PRESETS[config]()
@@ -100,4 +107,40 @@ def resolve(config="quickstart", *, data=None, total_kimg=None, mirror=None, los
         s.minibatch_base, s.minibatch_dict, s.max_minibatch_per_gpu = int(minibatch), {}, {}
     if tick_kimg is not None:
         s.tick_kimg_base, s.tick_kimg_dict = float(tick_kimg), {}
+    o.augment = augmented(o.augment, augment, augpipe=augpipe, augment_p=augment_p, target=target, ada_kimg=ada_kimg)
     return o
+
+
+def augmented(current, mode=None, *, augpipe=None, augment_p=None, target=None, ada_kimg=None):
+    """The `training.options.Augment` of a preset's `current` settings changed by the `stylegan-train` flags, as
+    StyleGAN2-ADA's `train.py`: `mode` 'ada' (`p` from 0, tuned towards `target`, default 0.6, at speed `ada_kimg`),
+    'fixed' (`p` = `augment_p`, required unless the preset has a fixed `p`) or 'none' (None: the preset's mode);
+    `augpipe` the pipeline (default: the preset's, else 'bgc'). `InputError` for an unknown mode or pipeline, or
+    an argument the mode does not take (`augment_p` is for 'fixed', `target` and `ada_kimg` for 'ada')."""
+    from training.augment import PIPELINES
+    if mode is None and augpipe is None and augment_p is None and target is None and ada_kimg is None:
+        return current
+    mode = current.mode if mode is None else mode
+    if mode not in AUGMENT_MODES:
+        raise InputError(f"unknown augment mode {mode!r} (modes: {', '.join(AUGMENT_MODES)})")
+    given = {name for name, value in (("augpipe", augpipe), ("augment_p", augment_p), ("target", target),
+                                      ("ada_kimg", ada_kimg)) if value is not None}
+    refused = given & {"none": {"augpipe", "augment_p", "target", "ada_kimg"}, "fixed": {"target", "ada_kimg"},
+                       "ada": {"augment_p"}}[mode]
+    if refused:
+        raise InputError(f"{', '.join(sorted(refused))} cannot be given with augment mode {mode!r}")
+    if mode == "none":
+        return Augment()
+    if augpipe is not None and augpipe not in PIPELINES:
+        raise InputError(f"unknown augmentation pipeline {augpipe!r} (pipelines: {', '.join(PIPELINES)})")
+    pipeline = augpipe or current.pipeline or DEFAULT_AUGPIPE
+    kept = dict(interval=current.interval, speed_kimg=current.speed_kimg)
+    if mode == "fixed":
+        if augment_p is None and current.mode != "fixed":
+            raise InputError("augment mode 'fixed' needs augment_p, the augmentation probability")
+        return Augment(pipeline, p=current.p if augment_p is None else float(augment_p), **kept)
+    if target is None:
+        target = current.target if current.mode == "ada" else DEFAULT_ADA_TARGET
+    if ada_kimg is not None:
+        kept["speed_kimg"] = float(ada_kimg)
+    return Augment(pipeline, p=0.0, target=float(target), **kept)

@@ -6,9 +6,10 @@ of the time left:
     tick 5     kimg 20.5/40 (51%)   lod 1.00  minibatch 32   time 3m 01s       sec/tick 45.2    sec/kimg 11.03
     maintenance 0.2    mem 1.0  ETA 2m 52s
 
-(one line). Runs shorter than 10 kimg show the kimg with three decimals. `time` counts the whole run, across
-resumes; the ETA is the kimg left at this process's average speed so far (maintenance included). The scalars carry
-the official TensorBoard names.
+(one line). With discriminator augmentation the line also shows its probability `p` after `mem`
+(`augment 0.152`, StyleGAN2-ADA's field). Runs shorter than 10 kimg show the kimg with three decimals. `time`
+counts the whole run, across resumes; the ETA is the kimg left at this process's average speed so far
+(maintenance included). The scalars carry the official TensorBoard names.
 """
 import resource
 import time
@@ -52,7 +53,8 @@ class TickReport:
     def tick(self, cur_tick, cur_nimg, tick_start_nimg, sched, stats):
         """Report the tick that ended at `cur_nimg` (it started at `tick_start_nimg`; `sched`: its
         `training.schedule.SchedulePoint`): the line, and the scalars with the tick's mean `stats` (`{name: value}`,
-        e.g. `Loss/G`, `TrainG/loss_scale`)."""
+        e.g. `Loss/G`, `TrainG/loss_scale`; `Progress/augment`, the augmentation probability, is also shown on the
+        line)."""
         tick_time = time.time() - self._tick_start
         sec_per_kimg = tick_time / max((cur_nimg - tick_start_nimg) / 1000, 1e-9)
         mem, elapsed, eta = peak_memory_gb(), self.elapsed(), self.eta(cur_nimg)
@@ -60,9 +62,10 @@ class TickReport:
         progress = (f"{cur_nimg / 1000:.{digits}f}/{self.total_nimg / 1000:g} "
                     f"({min(cur_nimg / max(self.total_nimg, 1), 1):.0%})")
         eta_text = "-" if eta is None else format_time(eta)
+        augment = f"augment {stats['Progress/augment']:<6.3f} " if "Progress/augment" in stats else ""
         self.log(f"tick {cur_tick:<5d} kimg {progress:<19s} lod {sched.lod:<5.2f} minibatch {sched.minibatch:<4d} "
                  f"time {format_time(elapsed):<12s} sec/tick {tick_time:<7.1f} sec/kimg {sec_per_kimg:<7.2f} "
-                 f"maintenance {self._maintenance:<6.1f} mem {mem:<4.1f} ETA {eta_text}")
+                 f"maintenance {self._maintenance:<6.1f} mem {mem:<4.1f} {augment}ETA {eta_text}")
         if self.writer is not None:
             scalars = {"Progress/tick": cur_tick, "Progress/kimg": cur_nimg / 1000, "Progress/lod": sched.lod,
                        "Progress/minibatch": sched.minibatch, "Timing/total_sec": elapsed,

@@ -7,6 +7,7 @@ passed over, and said so.
 """
 import dataclasses
 import os
+from typing import Optional
 
 import tensorflow as tf
 
@@ -16,6 +17,8 @@ from training.errors import TrainingError
 
 #: the variable of a checkpoint that holds the number of images shown
 NIMG_KEY = "progress/cur_nimg/.ATTRIBUTES/VARIABLE_VALUE"
+#: the variable that holds the augmentation probability p (runs with discriminator augmentation)
+AUGMENT_P_KEY = "augment/pipe/p/.ATTRIBUTES/VARIABLE_VALUE"
 
 
 def checkpoint_damage(prefix):
@@ -42,6 +45,7 @@ class ResumePoint:
     checkpoint: str  #: prefix of the newest intact checkpoint
     nimg: int  #: images shown when it was written
     damaged: list  #: `[(prefix, why)]` of the newer checkpoints that are damaged
+    augment_p: Optional[float] = None  #: the augmentation probability it holds (None: no augmentation)
 
     @property
     def finished(self):
@@ -56,8 +60,9 @@ class ResumePoint:
                          f"{os.path.basename(self.checkpoint)} is at kimg {self.nimg / 1000:g} of "
                          f"{self.options.total_kimg:g}; give a larger total_kimg to train on")
         else:
+            augment = "" if self.augment_p is None else f", augment p {self.augment_p:.4f}"
             lines.append(f"Resuming from {self.checkpoint} at kimg {self.nimg / 1000:g} (of "
-                         f"{self.options.total_kimg:g})")
+                         f"{self.options.total_kimg:g}){augment}")
         return lines
 
 
@@ -75,8 +80,9 @@ def resume_point(run_dir, total_kimg=None):
     for prefix in prefixes:
         why = checkpoint_damage(prefix)
         if why is None:
-            nimg = int(tf.train.load_variable(prefix, NIMG_KEY))
-            return ResumePoint(run_dir, options, prefix, nimg, damaged)
+            reader = tf.train.load_checkpoint(prefix)
+            augment_p = float(reader.get_tensor(AUGMENT_P_KEY)) if reader.has_tensor(AUGMENT_P_KEY) else None
+            return ResumePoint(run_dir, options, prefix, int(reader.get_tensor(NIMG_KEY)), damaged, augment_p)
         damaged.append((prefix, why))
     listing = "; ".join(f"{os.path.basename(p)}: {why}" for p, why in damaged)
     raise TrainingError(f"no intact checkpoint in {run_files.checkpoint_dir(run_dir)} ({listing}); the run cannot "

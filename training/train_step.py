@@ -15,6 +15,10 @@ G and D run at the *current* resolution (one trace per resolution; ``lod`` is a 
 which equals the official full-resolution graph (``tests/test_networks.py``).
 Every random draw comes from a ``tf.random.Generator`` (checkpointed with the run) unless the
 caller passes the draws explicitly (``tests/test_train_step.py`` feeds the official ones).
+
+With ``augment`` (a ``training.ada.AdaptiveAugment``) every D evaluation of the losses sees augmented images
+(``training.ada.AugmentedD``), and after each D step the signs of D's real scores, summed over the replicas,
+feed the ADA heuristic that tunes ``p``. Without it the step is the official StyleGAN one: nothing is augmented.
 """
 import inspect
 
@@ -22,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from stylegan_tf import ops
+from training.ada import AugmentedD
 
 DRANGE_NET = (-1.0, 1.0)
 
@@ -118,12 +123,13 @@ class TrainStep:
     of the dataset's labels); default zeros ``[n, label_size]``. ``style_mixing``: let G
     mix styles in training (its ``style_mixing_prob``). ``randomize_noise``: fresh noise
     images (official); False uses the stored noise variables. ``xla``: jit-compile the steps.
+    ``augment``: a ``training.ada.AdaptiveAugment`` (discriminator augmentation), or None.
     """
 
     def __init__(self, G, D, Gs, G_opt, D_opt, G_loss, D_loss, strategy, G_loss_args=None,  # noqa: N803
                  D_loss_args=None, random_labels=None, mirror_augment=False, drange_data=(0, 255),
                  randomize_noise=True, style_mixing=True, G_smoothing_kimg=10.0, xla=False, loss_scaling=False,
-                 seed=0):
+                 seed=0, augment=None):
         self.G, self.D, self.Gs = G, D, Gs
         self.G_opt, self.D_opt = G_opt, D_opt
         self.G_loss, self.D_loss = G_loss, D_loss
@@ -139,6 +145,7 @@ class TrainStep:
         self.G_loss_scale = LossScale() if loss_scaling else None
         self.D_loss_scale = LossScale() if loss_scaling else None
         self.rng = tf.random.Generator.from_seed(seed)
+        self.augment = augment
         G_opt.build(self.G_vars)
         D_opt.build(self.D_vars)
         self._functions = {}
@@ -154,9 +161,17 @@ class TrainStep:
             kwargs["style_mixing_draws"] = draws["style_mixing_draws"]
         return kwargs
 
+    def _D_seen_by_losses(self, draws):  # noqa: N802
+        """``D``, or with augmentation an ``AugmentedD`` drawing from ``self.rng`` (or fed ``draws['augment']``:
+        one ``training.augment.apply`` parameter dict per D evaluation of the loss, in its order)."""
+        if self.augment is None:
+            return self.D
+        return AugmentedD(self.D, self.augment.pipe, self.rng, fed=draws.get("augment"))
+
     # -- the three parts of an iteration (replica / cross-replica functions) --------
     def d_replica_step(self, reals_raw, labels, lod, global_batch, draws=None):
-        """Replica context: one D step on this replica's reals. Returns stats (per replica)."""
+        """Replica context: one D step on this replica's reals. Returns stats (per replica), among them
+        ``Loss/signs/real``, the signs of D's real scores (ADA's overfitting statistic)."""
         n = tf.shape(reals_raw)[0]
         draws = draws or {"latents": self.rng.normal([n, self.latent_size])}
         resolution = int(reals_raw.shape[-1])
@@ -167,26 +182,33 @@ class TrainStep:
             loss_args["mixing_factors"] = draws.get("mixing_factors", self.rng.uniform([n, 1, 1, 1]))
         if self.D_loss_scale is not None and "loss_scale" in self._D_loss_params:
             loss_args["loss_scale"] = self.D_loss_scale.scale
+        D = self._D_seen_by_losses(draws)  # noqa: N806
         with tf.GradientTape() as tape:
-            loss, stats = self.D_loss(self.G, self.D, reals, labels, draws["latents"],
+            loss, stats = self.D_loss(self.G, D, reals, labels, draws["latents"],
                                       G_kwargs=self._G_kwargs(lod, resolution, draws), D_kwargs={"lod": lod},
                                       **loss_args)
             total = tf.reduce_sum(loss) / global_batch
             scaled = total * self.D_loss_scale.scale if self.D_loss_scale is not None else total
+        if D is not self.D:
+            D.check_fed_used()
         grads = tape.gradient(scaled, self.D_vars)
         grad_norms = apply_gradients(self.D_opt, grads, self.D_vars, self.D_loss_scale)
+        stats["Loss/signs/real"] = tf.sign(stats["Loss/scores/real"])
         return {"loss": loss, "loss_sum": total, "grad_norm": grad_norms, "reals": reals, **stats}
 
     def g_replica_step(self, lod, resolution, n, global_batch, draws=None, labels=None):
         """Replica context: one G step on ``n`` samples. Returns stats (per replica)."""
         draws = draws or {"latents": self.rng.normal([n, self.latent_size])}
         labels = self.random_labels(self.rng, n) if labels is None else labels
+        D = self._D_seen_by_losses(draws)  # noqa: N806
         with tf.GradientTape() as tape:
-            loss, stats = self.G_loss(self.G, self.D, draws["latents"], labels,
+            loss, stats = self.G_loss(self.G, D, draws["latents"], labels,
                                       G_kwargs=self._G_kwargs(lod, resolution, draws), D_kwargs={"lod": lod},
                                       **self.G_loss_args)
             total = tf.reduce_sum(loss) / global_batch
             scaled = total * self.G_loss_scale.scale if self.G_loss_scale is not None else total
+        if D is not self.D:
+            D.check_fed_used()
         grads = tape.gradient(scaled, self.G_vars)
         grad_norms = apply_gradients(self.G_opt, grads, self.G_vars, self.G_loss_scale)
         return {"loss": loss, "loss_sum": total, "grad_norm": grad_norms, **stats}
@@ -197,6 +219,14 @@ class TrainStep:
         for name, var in self.Gs.all_official_variables():
             src = tf.convert_to_tensor(source[name])
             var.assign(ops.lerp(src, tf.convert_to_tensor(var), beta) if var.trainable else src)
+
+    def adapt_augment(self, d_stats, global_batch):
+        """Cross-replica context, after a D step (``d_stats``: its per-replica stats): feed the signs of D's
+        real scores, summed over all replicas, to the ADA heuristic (nothing without one)."""
+        if self.augment is None or not self.augment.adaptive:
+            return
+        total = self.strategy.reduce(tf.distribute.ReduceOp.SUM, d_stats["Loss/signs/real"], axis=0)
+        self.augment.accumulate(tf.reduce_sum(total), global_batch, global_batch)
 
     def set_lod(self, lod):
         """Cross-replica context: the official ``lod_assign_ops`` (G's and D's ``lod``)."""
@@ -224,6 +254,7 @@ class TrainStep:
                 for reals_mb, labels_mb in minibatches:
                     d_stats = strategy.run(self.d_replica_step, args=(reals_mb, labels_mb, lod, global_batch))
                     self.update_Gs(beta)
+                    self.adapt_augment(d_stats, global_batch)
                 self.G_opt.learning_rate.assign(G_lrate)
                 g_stats = strategy.run(self.g_replica_step, args=(lod, resolution, n, global_batch))
                 return {

@@ -4,7 +4,8 @@ Per group of `minibatch_repeats` minibatches: evaluate the schedule at `cur_nimg
 learning rates), reset Adam when a new lod phase starts, then run official iterations (D step, Gs update, G step).
 Each tick (`tick_kimg`) reports the tick line and TensorBoard scalars (`training.report`) and every
 `image_snapshot_ticks` / `network_snapshot_ticks` / `checkpoint_ticks` writes an image grid and a network snapshot
-(`training.snapshots`) and a checkpoint (the full state: G, D, Gs, both optimizers, RNG, progress, training time).
+(`training.snapshots`) and a checkpoint (the full state: G, D, Gs, both optimizers, RNG, progress, training time,
+and with discriminator augmentation its `p` and the ADA heuristic's accumulator).
 
 A new run writes a checkpoint before its first iteration, so it is resumable from the start. Ctrl-C stops after the
 current group of minibatches: the progress since the last checkpoint is saved (unless the losses went non-finite)
@@ -25,6 +26,8 @@ from stylegan_tf.errors import InputError
 from stylegan_tf.official import NETWORKS
 from stylegan_tf.progress import format_time
 from training import loss as loss_lib
+from training.ada import AdaptiveAugment
+from training.augment import PIPELINES, AugmentPipe
 from training.dataset import load_dataset
 from training.errors import TrainingError, TrainingInterrupted
 from training.report import TickReport
@@ -112,6 +115,7 @@ class TrainingLoop:
             self.D = D_cls(name="D", data_format=o.data_format, dtype=dtype, **shape, **o.D_args)
             self.Gs = G_cls(name="Gs", data_format=o.data_format, dtype=dtype, **shape, **o.G_args)
             _copy_variables(self.G, self.Gs)
+            self.augment = _adaptive_augment(o.augment)
             self.G_opt = keras.optimizers.Adam(learning_rate=0.001, name="TrainG", **_adam(o.G_opt_args))
             self.D_opt = keras.optimizers.Adam(learning_rate=0.001, name="TrainD", **_adam(o.D_opt_args))
             self.step = TrainStep(
@@ -119,13 +123,15 @@ class TrainingLoop:
                 loss_lib.D_LOSSES[o.D_loss], self.strategy, G_loss_args=o.G_loss_args, D_loss_args=o.D_loss_args,
                 random_labels=self._random_labels_fn(), mirror_augment=o.mirror_augment,
                 style_mixing=o.style_mixing, G_smoothing_kimg=o.G_smoothing_kimg, xla=o.xla,
-                loss_scaling=o.mixed_precision, seed=o.seed)
+                loss_scaling=o.mixed_precision, seed=o.seed, augment=self.augment)
             self.progress = _Progress()
             self._items = dict(G=self.G, D=self.D, Gs=self.Gs, G_opt=self.G_opt, D_opt=self.D_opt,
                                rng=self.step.rng, progress=self.progress)
             if o.mixed_precision:
                 self._items.update(G_loss_scale=self.step.G_loss_scale.scale,
                                    D_loss_scale=self.step.D_loss_scale.scale)
+            if self.augment is not None:
+                self._items["augment"] = self.augment
             self.checkpoint = tf.train.Checkpoint(**self._items)
         self.manager = self._checkpoint_manager()
         self._saved_nimg = None  # images shown at the newest checkpoint this process wrote or restored
@@ -246,7 +252,7 @@ class TrainingLoop:
                 self._stop(report)
         cur_nimg = int(p.cur_nimg.numpy())
         self.snapshots.write_networks((self.G, self.D, self.Gs), run_files.NETWORK_FINAL, step=cur_nimg // 1000,
-                                      every_worker=True)
+                                      every_worker=True, nimg=cur_nimg, elapsed_sec=report.elapsed())
         self.log(f"Done: {cur_nimg / 1000:g} kimg in {format_time(report.elapsed())}.")
         return cur_nimg / 1000
 
@@ -289,12 +295,14 @@ class TrainingLoop:
         if o.mixed_precision:
             stats["TrainG/loss_scale"] = float(self.step.G_loss_scale.scale.numpy())
             stats["TrainD/loss_scale"] = float(self.step.D_loss_scale.scale.numpy())
+        if self.augment is not None:
+            stats["Progress/augment"] = float(self.augment.p.numpy())
         report.tick(cur_tick, cur_nimg, tick_start_nimg, sched, stats)
         if o.image_snapshot_ticks and (cur_tick % o.image_snapshot_ticks == 0 or done):
             self.snapshots.write_fakes(run_files.fakes_name(cur_nimg), step=cur_nimg // 1000)
         if o.network_snapshot_ticks and (cur_tick % o.network_snapshot_ticks == 0 or done):
             self.snapshots.write_networks((self.G, self.D, self.Gs), run_files.snapshot_name(cur_nimg),
-                                          step=cur_nimg // 1000)
+                                          step=cur_nimg // 1000, nimg=cur_nimg, elapsed_sec=report.elapsed())
         if (o.checkpoint_ticks and cur_tick % o.checkpoint_ticks == 0) or done:
             self.save_checkpoint(report.elapsed())
         report.maintenance_done()
@@ -329,9 +337,30 @@ def check_options(options):
                                ("G_loss", o.G_loss, loss_lib.G_LOSSES), ("D_loss", o.D_loss, loss_lib.D_LOSSES)):
         if value not in known:
             raise InputError(f"option {name} is {value!r}, which is not one of {', '.join(sorted(known))}")
-    if o.augment.pipeline is not None:
-        raise InputError(f"option augment.pipeline is {o.augment.pipeline!r}, but the training step does not apply "
-                         f"augmentation yet; set it to null")
+    check_augment(o.augment)
+
+
+def check_augment(augment):
+    """`InputError` for `training.options.Augment` settings out of range (an unknown pipeline, `p` or `target`
+    outside [0, 1], `interval` < 1, `speed_kimg` <= 0)."""
+    a = augment
+    if a.pipeline is not None and a.pipeline not in PIPELINES:
+        raise InputError(f"option augment.pipeline is {a.pipeline!r}, which is not one of {', '.join(PIPELINES)}")
+    for name, value in (("p", a.p), ("target", a.target)):
+        if value is not None and not 0 <= value <= 1:
+            raise InputError(f"option augment.{name} is {value:g}, outside [0, 1]")
+    if a.interval < 1 or a.speed_kimg <= 0:
+        raise InputError(f"option augment.interval must be >= 1 and augment.speed_kimg > 0 (they are {a.interval} "
+                         f"and {a.speed_kimg:g})")
+
+
+def _adaptive_augment(augment):
+    """The `training.ada.AdaptiveAugment` of `training.options.Augment` settings, or None when they augment
+    nothing."""
+    if augment.pipeline is None:
+        return None
+    return AdaptiveAugment(AugmentPipe(augment.pipeline, p=augment.p), target=augment.target,
+                           interval=augment.interval, speed_kimg=augment.speed_kimg)
 
 
 def _adam(settings):
