@@ -73,6 +73,9 @@ class PPL(MetricBase):
 
     def _evaluate(self, Gs, reals):  # noqa: N803
         if not hasattr(Gs, "synthesis"):
+            if hasattr(Gs, "build_func_name"):  # a network without the mapping / synthesis split (ProGAN)
+                raise MetricError(f"{self.name} measures a style-based generator (a mapping and a synthesis "
+                                  f"network); {Gs.build_func_name} has none")
             raise MetricError(f"{self.name} measures a generator: pass a network, not a dataset")
         resolution = Gs.synthesis.kwargs["resolution"]
         size = resolution // 8 * 4 if self.crop else resolution

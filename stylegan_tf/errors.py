@@ -11,7 +11,7 @@ keeps working.
 | `InputError` | here | a value or file a caller passed is unusable (seeds, psi, paths, shapes) |
 | `NetworkPickleError` | `stylegan_tf.official` | a network pickle or checkpoint that cannot be loaded |
 | `DatasetError` | `training.dataset` | a dataset or the source of one is missing, malformed or inconsistent |
-| `TrainingError` | `training.training_loop` | training cannot go on (non-finite losses, a locked run directory ...) |
+| `TrainingError` | `training.errors` | training cannot go on (non-finite losses, a locked run directory ...) |
 | `MetricError`, `WeightsMissingError` | `metrics` | a metric cannot run on this input; its weights are not fetched |
 """
 

@@ -315,6 +315,16 @@ def test_sampler_gives_the_networks_images(fixture):
         sampler.generate(seeds.latents_from_seeds([1], 64), truncation_psi=0.7, truncation_cutoff=8)
 
 
+
+def test_path_length_of_a_progan_network_is_a_clear_error(fixture):
+    """PPL walks the mapping's W space (or Z through it): G_paper has no mapping, which the error says."""
+    from metrics.evaluate import evaluate
+    from metrics.sources import MetricError
+    from training.dataset import DEFAULT_DATASET, load_dataset
+    Gs = network_files.load_Gs(fixture.pickle, data_format="NHWC")  # noqa: N806
+    with pytest.raises(MetricError, match="ppl_wend_nocrop measures a style-based generator .*G_paper has none"):
+        evaluate("ppl_wend_nocrop", Gs, load_dataset(str(DEFAULT_DATASET)), num_images=2)
+
 def test_cli_images_and_interpolation(fixture, tmp_path, capsys):
     pkl = str(fixture.pickle)
     assert run_cli(f"--network={pkl}", "--seeds=3-4", f"--outdir={tmp_path}") == 0
