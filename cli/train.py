@@ -67,13 +67,17 @@ flags.DEFINE_float("target", None, "ADA target of E[sign(D(reals))] (default 0.6
                    flag_values=FLAGS)
 flags.DEFINE_float("ada_kimg", None, "ADA speed: kimg for p to move by 1 at most (default 500).", lower_bound=0.001,
                    flag_values=FLAGS)
+flags.DEFINE_integer("lod_initial_resolution", None, "Resolution progressive growing starts at (official "
+                     "lod_initial_resolution; the dataset's resolution or more: no growing). Default: the preset's.",
+                     flag_values=FLAGS)
 flags.DEFINE_bool("dry_run", False, "Print the resolved options (and, with --resume, the checkpoint it would "
                   "continue from) and exit.", flag_values=FLAGS)
 
 #: the flags that change a preset: `training.presets.resolve`'s arguments of the same names
 OPTION_FLAGS = ("config", "data", "mirror", "loss", "r1_gamma", "lrate", "minibatch", "D_repeats", "tick_kimg", "xla",
                 "mixed_precision", "data_format", "seed", "resume_pkl", "resume_kimg", "snapshot_ticks",
-                "image_snapshot_ticks", "metrics", "augment", "augpipe", "augment_p", "target", "ada_kimg")
+                "image_snapshot_ticks", "metrics", "augment", "augpipe", "augment_p", "target", "ada_kimg",
+                "lod_initial_resolution")
 
 
 def _resume_command(run_dir):

@@ -4,16 +4,15 @@ clamped at 0), the options and flags, the tick line, and p surviving kill -9 and
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers import kill_9_when
 from stylegan_tf.errors import InputError
 from stylegan_tf.networks_stylegan import D_basic, G_style
 from training import loss as loss_lib
@@ -206,8 +205,8 @@ def test_tick_line_shows_augment_only_with_augmentation():
 
 # -- end to end ----------------------------------------------------------------------------------------------------
 
-FAST = ["--config=quickstart", "--tick_kimg=0.128", "--minibatch=16", "--image_snapshot_ticks=0",
-        "--snapshot_ticks=0"]
+FAST = ["--config=quickstart", "--lod_initial_resolution=8", "--tick_kimg=0.128", "--minibatch=16",
+        "--image_snapshot_ticks=0", "--snapshot_ticks=0"]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
 P_KEY = "augment/pipe/p/.ATTRIBUTES/VARIABLE_VALUE"
 
@@ -235,19 +234,7 @@ def test_p_and_the_accumulator_survive_kill_9_and_resume(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "training.train", *FAST, "--total_kimg=50", "--augment=ada",
                              "--target=0", "--ada_kimg=1", f"--outdir={outdir}"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, env=ENV)
-    try:
-        deadline, run_dir = time.time() + 600, None
-        while time.time() < deadline:
-            runs = [d for d in os.listdir(outdir) if re.match(r"^\d{5}-", d)]
-            run_dir = os.path.join(outdir, runs[0]) if runs else None
-            if run_dir and any(p_reached(prefix) for prefix in run_files.checkpoint_prefixes(run_dir)):
-                break
-            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-            time.sleep(0.5)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    finally:
-        proc.kill()
+    run_dir = kill_9_when(proc, outdir, lambda d: any(p_reached(p) for p in run_files.checkpoint_prefixes(d)))
     point = resume_point(run_dir)
     saved = {name: tf.train.load_variable(point.checkpoint, f"augment/{name}/.ATTRIBUTES/VARIABLE_VALUE")
              for name in ("pipe/p", "signs", "count", "minibatches")}

@@ -43,6 +43,7 @@ def test_a_new_run_is_resumable_from_its_start_and_ctrl_c_saves_its_progress(tmp
     progress since, and the --resume command."""
     outdir = str(tmp_path)
     proc = subprocess.Popen([sys.executable, "-m", "training.train", "--config=quickstart", "--minibatch=16",
+                             "--lod_initial_resolution=8",
                              "--tick_kimg=100", "--total_kimg=200", f"--outdir={outdir}"], env=ENV, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -88,7 +89,7 @@ def test_a_dataset_smaller_than_the_minibatch_warns():
 
 def test_a_minibatch_the_replicas_cannot_share_is_refused():
     from stylegan_tf.errors import InputError
-    with pytest.raises(InputError, match=r"the minibatch at 8x8 \(30\) must be a positive multiple of the 4 replicas"):
+    with pytest.raises(InputError, match=r"the minibatch at 32x32 \(30\) must be a positive multiple of the 4 replicas"):
         check_start(resolve("quickstart", minibatch=30), replicas=4)
 
 
@@ -96,7 +97,8 @@ def test_a_minibatch_the_replicas_cannot_share_is_refused():
     (dict(data=None), "option data is not set"),
     (dict(G_func="G_nope"), "option G_func is 'G_nope', which is not one of"),
     (dict(D_loss="D_nope"), "option D_loss is 'D_nope', which is not one of"),
-    (dict(augment=Augment(pipeline="bgc")), "the training step does not apply augmentation yet"),
+    (dict(augment=Augment(pipeline="nope")), "option augment.pipeline is 'nope', which is not one of blit, geom"),
+    (dict(augment=Augment(pipeline="bgc", target=1.5)), "option augment.target is 1.5, outside [0, 1]"),
 ])
 def test_options_the_loop_cannot_run_are_refused_before_anything_is_written(change, message):
     from stylegan_tf.errors import InputError

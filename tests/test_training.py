@@ -14,12 +14,13 @@ import pytest
 import tensorflow as tf
 
 import stylegan_tf
+from helpers import kill_9_when
 from stylegan_tf import run_dir as run_files
 from training.schedule import training_schedule
 
-# A small, fast configuration: 8x8 -> 32x32 in 0.4-kimg phases, tick every 0.128 kimg.
-FAST = ["--config=quickstart", "--tick_kimg=0.128", "--minibatch=16", "--image_snapshot_ticks=0",
-        "--snapshot_ticks=0"]
+# A small, fast configuration: the quickstart's networks from 8x8 (its 8-kimg phases), tick every 0.128 kimg.
+FAST = ["--config=quickstart", "--lod_initial_resolution=8", "--tick_kimg=0.128", "--minibatch=16",
+        "--image_snapshot_ticks=0", "--snapshot_ticks=0"]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
 
 
@@ -146,21 +147,9 @@ def test_kill_9_then_resume_restores_progress_and_optimizer(tmp_path):
     outdir = str(tmp_path)
     proc = subprocess.Popen([sys.executable, "-m", "training.train", *FAST, "--total_kimg=50",
                              f"--outdir={outdir}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
-    try:
-        deadline = time.time() + 600
-        while time.time() < deadline:
-            runs = [d for d in os.listdir(outdir) if re.match(r"^\d{5}-", d)] if os.path.isdir(outdir) else []
-            if runs and any(run_files.checkpoint_nimg(p) > 0  # past the kimg-0 checkpoint of the start
-                            for p in run_files.checkpoint_prefixes(os.path.join(outdir, runs[0]))):
-                time.sleep(2)  # let it train on past the checkpoint
-                break
-            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-            time.sleep(0.5)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    finally:
-        proc.kill()
-    run_dir = the_run_dir(outdir)
+    # past the kimg-0 checkpoint of the start, and 2 s of training on past that checkpoint
+    run_dir = kill_9_when(proc, outdir, lambda d: any(run_files.checkpoint_nimg(p) > 0
+                                                      for p in run_files.checkpoint_prefixes(d)), run_on=2)
     nimg = nimg_of_checkpoint(run_dir)
 
     from training import options as options_lib
@@ -213,7 +202,7 @@ def test_lod_schedule_and_optimizer_resets_happen_at_the_right_kimg(tmp_path):
     from training.presets import resolve
     from training.training_loop import TrainingLoop
     options = dataclasses.replace(resolve("quickstart", total_kimg=0.512, image_snapshot_ticks=0, snapshot_ticks=0,
-                                          minibatch=16, tick_kimg=0.064), grid_size=(2, 2))
+                                          minibatch=16, tick_kimg=0.064, lod_initial_resolution=8), grid_size=(2, 2))
     options.sched_args.lod_training_kimg = options.sched_args.lod_transition_kimg = 0.1
     lines = []
     loop = TrainingLoop(options, str(tmp_path), log=lines.append)
@@ -304,7 +293,8 @@ def test_learning_sliced_wasserstein_distance_falls(tmp_path):
     from metrics.evaluate import evaluate
     from training.presets import resolve
     from training.training_loop import TrainingLoop
-    options = dataclasses.replace(resolve("quickstart", total_kimg=6, image_snapshot_ticks=0, snapshot_ticks=0),
+    options = dataclasses.replace(resolve("quickstart", total_kimg=6, image_snapshot_ticks=0, snapshot_ticks=0,
+                                          lod_initial_resolution=8),
                                   grid_size=(2, 2))
     loop = TrainingLoop(options, str(tmp_path), log=lambda message: None)
 

@@ -99,8 +99,10 @@ def test_not_a_run_directory(tmp_path):
 
 def test_flags_change_the_preset():
     base = PRESETS["ffhq-2gpu"]()
-    o = resolve("ffhq-2gpu", lrate=0.01, minibatch=24, tick_kimg=2, loss="wgan-gp", mirror=False, total_kimg=5)
+    o = resolve("ffhq-2gpu", lrate=0.01, minibatch=24, tick_kimg=2, loss="wgan-gp", mirror=False, total_kimg=5,
+                lod_initial_resolution=64)
     s = o.sched_args
+    assert s.lod_initial_resolution == 64 and base.sched_args.lod_initial_resolution == 8
     assert (s.G_lrate_base, s.D_lrate_base, s.G_lrate_dict, s.D_lrate_dict) == (0.01, 0.01, {}, {})
     assert (s.minibatch_base, s.minibatch_dict, s.max_minibatch_per_gpu) == (24, {}, {})
     assert (s.tick_kimg_base, s.tick_kimg_dict) == (2.0, {})
@@ -115,6 +117,9 @@ def test_flags_change_the_preset():
         resolve("progan", r1_gamma=5)
     with pytest.raises(InputError, match="unknown preset 'nope'"):
         resolve("nope")
+    for bad in (2, 48):
+        with pytest.raises(InputError, match=f"lod_initial_resolution must be a power of two >= 4, got {bad}"):
+            resolve("quickstart", lod_initial_resolution=bad)
 
 
 def test_presets_are_independent():

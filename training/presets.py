@@ -26,13 +26,16 @@ def _ffhq(num_gpus):
 
 
 def _quickstart():
-    """Small networks (32 feature maps) and 8-kimg phases from 8x8: 32x32 grayscale on a 2-core
-    CPU in a few minutes, enough for fakes that resemble the bundled Fashion-MNIST images."""
+    """Small networks (32 feature maps) trained at 32x32 from the start (no progressive growing), R1 gamma 1,
+    96 kimg: the bundled Fashion-MNIST subset on a 2-core CPU in under 10 minutes, FID3k about 56 (README).
+    Measured against the earlier recipe (growing from 8x8 in 8-kimg phases, gamma 10, 40 kimg: FID3k 156):
+    growing spent most of a short run below the data's resolution, and gamma 1 trains faster than 10 here. The
+    8-kimg phases apply with `--lod_initial_resolution=8`."""
     small = dict(fmap_base=512, fmap_max=32)
     return TrainingOptions(
-        config="quickstart", total_kimg=40,
+        config="quickstart", total_kimg=96, D_loss_args={"r1_gamma": 1.0},
         G_args=dict(latent_size=64, dlatent_size=64, mapping_fmaps=64, mapping_layers=4, **small), D_args=dict(small),
-        sched_args=Schedule(lod_initial_resolution=8, lod_training_kimg=8, lod_transition_kimg=8, minibatch_base=32,
+        sched_args=Schedule(lod_initial_resolution=32, lod_training_kimg=8, lod_transition_kimg=8, minibatch_base=32,
                             G_lrate_base=0.002, D_lrate_base=0.002, tick_kimg_base=4, tick_kimg_dict={}),
         G_smoothing_kimg=1.0, network_snapshot_ticks=5, grid_size=(8, 4))
 
@@ -72,13 +75,15 @@ def resolve(config="quickstart", *, data=None, total_kimg=None, mirror=None, los
             minibatch=None, D_repeats=None, tick_kimg=None, xla=None, mixed_precision=None,  # noqa: N803
             data_format=None, seed=None, resume_pkl=None, resume_kimg=None, snapshot_ticks=None,
             image_snapshot_ticks=None, metrics=None, augment=None, augpipe=None, augment_p=None, target=None,
-            ada_kimg=None):
+            ada_kimg=None, lod_initial_resolution=None):
     """The options of a new run: preset `config` with every argument that is not None applied (the
     `stylegan-train` flags of the same names). `data` None: the bundled Fashion-MNIST subset. `lrate`: G's and D's
     learning rate at every resolution; `minibatch`: the global minibatch at every resolution; `tick_kimg`: kimg
-    between ticks at every resolution; `loss`: a `LOSSES` name; `augment`, `augpipe`, `augment_p`, `target`,
+    between ticks at every resolution; `lod_initial_resolution`: the resolution progressive growing starts at (the
+    dataset's resolution or more: no growing); `loss`: a `LOSSES` name; `augment`, `augpipe`, `augment_p`, `target`,
     `ada_kimg`: discriminator augmentation (`augmented`). `InputError` for an unknown preset or loss, `r1_gamma`
-    with a loss that has none, or augmentation arguments that do not fit together."""
+    with a loss that has none, an initial resolution that is not a power of two >= 4, or augmentation arguments that
+    do not fit together."""
     if config not in PRESETS:
         raise InputError(f"unknown preset {config!r} (presets: {', '.join(sorted(PRESETS))})")
     o = PRESETS[config]()
@@ -107,6 +112,11 @@ def resolve(config="quickstart", *, data=None, total_kimg=None, mirror=None, los
         s.minibatch_base, s.minibatch_dict, s.max_minibatch_per_gpu = int(minibatch), {}, {}
     if tick_kimg is not None:
         s.tick_kimg_base, s.tick_kimg_dict = float(tick_kimg), {}
+    if lod_initial_resolution is not None:
+        r = int(lod_initial_resolution)
+        if r < 4 or r & (r - 1):
+            raise InputError(f"lod_initial_resolution must be a power of two >= 4, got {lod_initial_resolution}")
+        s.lod_initial_resolution = r
     o.augment = augmented(o.augment, augment, augpipe=augpipe, augment_p=augment_p, target=target, ada_kimg=ada_kimg)
     return o
 
