@@ -95,7 +95,7 @@ class MetricBase:
     def _fakes(self, Gs, reals):  # noqa: N803
         """The image source of ``Gs`` (``GeneratorImages``, or ``Gs`` itself when it is a source), checked
         against ``reals`` for resolution and, for a dataset, for having ``num_images`` images."""
-        fakes = GeneratorImages(Gs, reals.dataset, self.seed) if hasattr(Gs, "synthesis") else Gs
+        fakes = GeneratorImages(Gs, reals.dataset, self.seed) if hasattr(Gs, "build_func_name") else Gs
         check_compatible(fakes, reals)
         if hasattr(fakes, "check_count"):
             fakes.check_count(self.num_images, self.name)

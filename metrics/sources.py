@@ -53,9 +53,10 @@ class DatasetImages:
 
 
 class GeneratorImages:
-    """Images of a generator ``Gs`` (StyleGAN's ``G_style`` or StyleGAN2's ``G_main``), as the official metrics
-    draw them: latents ``N(0, I)``, no truncation (``is_validation=True``), random noise, uint8 conversion. Labels
-    of conditional networks are rows of the dataset's label table, drawn at random.
+    """Images of a generator ``Gs`` (StyleGAN's ``G_style``, StyleGAN2's ``G_main`` or ProGAN's ``G_paper``), as
+    the official metrics draw them: latents ``N(0, I)``, no truncation (``is_validation=True``), random noise (none
+    in ProGAN), uint8 conversion. Labels of conditional networks are rows of the dataset's label table, drawn at
+    random.
 
     Reproducible: the latents are ``np.random.RandomState(seed).randn(N, latent_size)`` drawn in order, image i's
     noise is keyed ``(seed, i)`` (``stylegan_tf.sampling.NoiseImages``), so the images do not depend on the batch
@@ -66,10 +67,8 @@ class GeneratorImages:
     def __init__(self, Gs, dataset=None, seed=0):  # noqa: N803
         self.Gs = Gs
         self.name = Gs.name
-        self.resolution = Gs.synthesis.kwargs["resolution"]
-        self.num_channels = Gs.synthesis.kwargs["num_channels"]
-        self.latent_size = Gs.mapping.kwargs["latent_size"]
-        self.label_size = Gs.mapping.kwargs["label_size"]
+        _, self.num_channels, self.resolution, _ = Gs.official_output_shape
+        (_, self.latent_size), (_, self.label_size) = Gs.input_shapes
         if self.label_size and (dataset is None or dataset.label_size != self.label_size):
             have = "no dataset" if dataset is None else f"labels of size {dataset.label_size}"
             raise MetricError(f"the network is conditional ({self.label_size} classes) but the dataset has {have}")
@@ -79,7 +78,7 @@ class GeneratorImages:
         self._generate = tf.function(self._graph)
 
     def _graph(self, latents, labels, keys):
-        noise = NoiseImages(self.Gs.synthesis, "random", keys)
+        noise = NoiseImages(self.Gs.synthesis, "random", keys) if hasattr(self.Gs, "synthesis") else None
         images = self.Gs(latents, labels, is_validation=True, randomize_noise=True, rng=noise)
         return convert_images_to_uint8(images)
 

@@ -325,6 +325,32 @@ def test_path_length_of_a_progan_network_is_a_clear_error(fixture):
     with pytest.raises(MetricError, match="ppl_wend_nocrop measures a style-based generator .*G_paper has none"):
         evaluate("ppl_wend_nocrop", Gs, load_dataset(str(DEFAULT_DATASET)), num_images=2)
 
+
+def test_metrics_draw_the_networks_images(fixture, tmp_path, capsys):
+    """FID, SWD ... of a ProGAN network: the metrics' images are the network's for the metrics' latents
+    (`RandomState(seed).randn`), as the sampler draws them; the command line evaluates it (SWD against 64 random
+    RGB images)."""
+    from metrics.sources import GeneratorImages
+    Gs = network_files.load_Gs(fixture.pickle, data_format="NHWC")  # noqa: N806
+    images = np.concatenate(list(GeneratorImages(Gs, seed=4).iterate(5, 2)))
+    expected = sampling.make_sampler(Gs).generate(np.random.RandomState(4).randn(5, 64))
+    assert images.shape == (5, 3, 32, 32)
+    assert np.abs(images.transpose(0, 2, 3, 1).astype(int) - expected).max() <= 1
+    from PIL import Image
+
+    from cli.metrics import run_main
+    from training.dataset_create import create_from_images
+    (tmp_path / "png").mkdir()
+    rng = np.random.RandomState(0)
+    for i in range(64):
+        Image.fromarray(rng.randint(0, 256, [32, 32, 3]).astype(np.uint8)).save(tmp_path / "png" / f"{i}.png")
+    create_from_images(str(tmp_path / "data"), str(tmp_path / "png"))
+    with pytest.raises(SystemExit) as status:
+        run_main(["stylegan-metrics", f"--network={fixture.pickle}", f"--data={tmp_path / 'data'}",
+                  "--metrics=swd", "--num_images=64"])
+    assert status.value.code == 0 and "swd64_avg" in capsys.readouterr().out
+
+
 def test_cli_images_and_interpolation(fixture, tmp_path, capsys):
     pkl = str(fixture.pickle)
     assert run_cli(f"--network={pkl}", "--seeds=3-4", f"--outdir={tmp_path}") == 0

@@ -55,7 +55,8 @@ def test_quality_command_trains_evaluates_and_plots(tmp_path):
     from cli.quality import run_main
     with pytest.raises(SystemExit) as status:
         run_main(["stylegan-quality", "--config=quickstart", "--seeds=3", "--total_kimg=0.256", "--metrics=swd",
-                  "--num_images=64", "--train_flags=--tick_kimg=0.128 --minibatch=16 --snapshot_ticks=1 --lod_initial_resolution=8",
+                  "--num_images=64",
+                  "--train_flags=--tick_kimg=0.128 --minibatch=16 --snapshot_ticks=1 --lod_initial_resolution=8",
                   f"--outdir={tmp_path}"])
     assert status.value.code == 0
     records = [json.loads(line) for line in (tmp_path / "quality.jsonl").read_text().splitlines()]

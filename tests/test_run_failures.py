@@ -89,7 +89,7 @@ def test_a_dataset_smaller_than_the_minibatch_warns():
 
 def test_a_minibatch_the_replicas_cannot_share_is_refused():
     from stylegan_tf.errors import InputError
-    with pytest.raises(InputError, match=r"the minibatch at 32x32 \(30\) must be a positive multiple of the 4 replicas"):
+    with pytest.raises(InputError, match=r"the minibatch at 32x32 \(30\) must be a positive multiple of the 4 "):
         check_start(resolve("quickstart", minibatch=30), replicas=4)
 
 

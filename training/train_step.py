@@ -183,34 +183,36 @@ class TrainStep:
         if self.D_loss_scale is not None and "loss_scale" in self._D_loss_params:
             loss_args["loss_scale"] = self.D_loss_scale.scale
         D = self._D_seen_by_losses(draws)  # noqa: N806
-        with tf.GradientTape() as tape:
-            loss, stats = self.D_loss(self.G, D, reals, labels, draws["latents"],
-                                      G_kwargs=self._G_kwargs(lod, resolution, draws), D_kwargs={"lod": lod},
-                                      **loss_args)
-            total = tf.reduce_sum(loss) / global_batch
-            scaled = total * self.D_loss_scale.scale if self.D_loss_scale is not None else total
-        if D is not self.D:
-            D.check_fed_used()
-        grads = tape.gradient(scaled, self.D_vars)
-        grad_norms = apply_gradients(self.D_opt, grads, self.D_vars, self.D_loss_scale)
-        stats["Loss/signs/real"] = tf.sign(stats["Loss/scores/real"])
-        return {"loss": loss, "loss_sum": total, "grad_norm": grad_norms, "reals": reals, **stats}
+        result = self._minimize(
+            lambda: self.D_loss(self.G, D, reals, labels, draws["latents"],
+                                G_kwargs=self._G_kwargs(lod, resolution, draws), D_kwargs={"lod": lod}, **loss_args),
+            D, self.D_opt, self.D_vars, self.D_loss_scale, global_batch)
+        result["Loss/signs/real"] = tf.sign(result["Loss/scores/real"])
+        return {**result, "reals": reals}
 
     def g_replica_step(self, lod, resolution, n, global_batch, draws=None, labels=None):
         """Replica context: one G step on ``n`` samples. Returns stats (per replica)."""
         draws = draws or {"latents": self.rng.normal([n, self.latent_size])}
         labels = self.random_labels(self.rng, n) if labels is None else labels
         D = self._D_seen_by_losses(draws)  # noqa: N806
+        return self._minimize(
+            lambda: self.G_loss(self.G, D, draws["latents"], labels, G_kwargs=self._G_kwargs(lod, resolution, draws),
+                                D_kwargs={"lod": lod}, **self.G_loss_args),
+            D, self.G_opt, self.G_vars, self.G_loss_scale, global_batch)
+
+    def _minimize(self, loss_and_stats, D, optimizer, variables, loss_scale, global_batch):  # noqa: N803
+        """One optimizer step of a replica: ``loss_and_stats()`` (per-sample losses ``[n]``, stats) under a tape, the
+        sum over the replica divided by the global minibatch (scaled by ``loss_scale``, if any) differentiated with
+        respect to ``variables`` and applied (``apply_gradients``); ``D`` is the discriminator the loss saw (its fed
+        augmentation must be used up). Returns ``{"loss", "loss_sum", "grad_norm", **stats}``."""
         with tf.GradientTape() as tape:
-            loss, stats = self.G_loss(self.G, D, draws["latents"], labels,
-                                      G_kwargs=self._G_kwargs(lod, resolution, draws), D_kwargs={"lod": lod},
-                                      **self.G_loss_args)
+            loss, stats = loss_and_stats()
             total = tf.reduce_sum(loss) / global_batch
-            scaled = total * self.G_loss_scale.scale if self.G_loss_scale is not None else total
+            scaled = total * loss_scale.scale if loss_scale is not None else total
         if D is not self.D:
             D.check_fed_used()
-        grads = tape.gradient(scaled, self.G_vars)
-        grad_norms = apply_gradients(self.G_opt, grads, self.G_vars, self.G_loss_scale)
+        grads = tape.gradient(scaled, variables)
+        grad_norms = apply_gradients(optimizer, grads, variables, loss_scale)
         return {"loss": loss, "loss_sum": total, "grad_norm": grad_norms, **stats}
 
     def update_Gs(self, beta):  # noqa: N802
