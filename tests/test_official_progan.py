@@ -315,7 +315,6 @@ def test_sampler_gives_the_networks_images(fixture):
         sampler.generate(seeds.latents_from_seeds([1], 64), truncation_psi=0.7, truncation_cutoff=8)
 
 
-
 def test_path_length_of_a_progan_network_is_a_clear_error(fixture):
     """PPL walks the mapping's W space (or Z through it): G_paper has no mapping, which the error says."""
     from metrics.evaluate import evaluate

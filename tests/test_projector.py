@@ -213,7 +213,8 @@ def test_noise_map_requests_find_their_layer():
 # ----------------------------------------------------------------------------
 # Recovering images the network generated from known dlatents.
 
-def project_generated(Gs, lpips_model, seed, num_steps, w_plus=False, data_format=None, jit_compile=False):  # noqa: N803
+def project_generated(Gs, lpips_model, seed, num_steps, w_plus=False, data_format=None,  # noqa: N803
+                      jit_compile=False):
     """Project the image of `seed` (untruncated dlatents, the stored noise): `(LPIPS, PSNR)` of the projector's
     starting point (the average W, random noise maps) and of its result."""
     sampler = sampling.Sampler(Gs)
@@ -268,8 +269,8 @@ def test_w_and_w_plus(lpips_model, legacy_Gs):  # noqa: N803
 
 def test_small_conditional_network(lpips_model):
     """An 8x8 conditional network: LPIPS sees 64x64 upscales; the W statistics take random classes."""
-    G = stylegan_tf.G_style(name="G", num_channels=1, resolution=8, label_size=3, fmap_base=32, fmap_max=16,  # noqa: N806
-                            latent_size=16, dlatent_size=16, mapping_fmaps=16)
+    G = stylegan_tf.G_style(name="G", num_channels=1, resolution=8, label_size=3,  # noqa: N806
+                            fmap_base=32, fmap_max=16, latent_size=16, dlatent_size=16, mapping_fmaps=16)
     avg, std = projector.dlatent_stats(G, num_samples=200)
     classes = np.random.RandomState(123)
     classes.randn(200, 16)
@@ -422,7 +423,8 @@ def test_cli_without_lpips_weights(tmp_path, capsys, monkeypatch, legacy_target)
     monkeypatch.setenv("STYLEGAN_TF_CACHE_DIR", str(tmp_path / "cache"))
     assert run_cli(f"--network={LEGACY_RUN}", f"--target={legacy_target}", f"--outdir={tmp_path / 'out'}") == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "LPIPS v0.1 VGG16 weights not found" in err[0] and "stylegan-metrics fetch-weights" in err[0]
+    assert len(err) == 1 and "LPIPS v0.1 VGG16 weights not found" in err[0]
+    assert "stylegan-metrics fetch-weights" in err[0]
 
 
 def test_mp4_when_imageio_ffmpeg_is_installed(tmp_path):

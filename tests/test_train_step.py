@@ -173,6 +173,7 @@ def test_compiled_and_mixed_precision_iterations_train(xla, mixed):
                                                                   for k, v in net.all_official_variables()]}
     iteration = step.iteration_function(16, 8)
     reals = tf.constant(np.random.RandomState(0).randint(0, 256, [8, 3, 16, 16]), tf.uint8)
+
     def scales():
         return [float(s.scale.numpy()) for s in (step.G_loss_scale, step.D_loss_scale)] if mixed else []
 
