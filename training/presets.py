@@ -27,7 +27,7 @@ def _ffhq(num_gpus):
 
 def _quickstart():
     """Small networks (32 feature maps) trained at 32x32 from the start (no progressive growing), R1 gamma 1,
-    96 kimg: the bundled Fashion-MNIST subset on a 2-core CPU in under 10 minutes, FID3k about 56 (README).
+    96 kimg: the bundled Fashion-MNIST subset on a 2-core CPU in under 10 minutes, FID3k 66 ± 9 (README).
     Measured against the earlier recipe (growing from 8x8 in 8-kimg phases, gamma 10, 40 kimg: FID3k 156):
     growing spent most of a short run below the data's resolution, and gamma 1 trains faster than 10 here. The
     8-kimg phases apply with `--lod_initial_resolution=8`."""
