@@ -253,6 +253,26 @@ class OfficialNetwork(OfficialScope, keras.Model):
         return {"name": self.name, "data_format": self.data_format, **self.static_kwargs}
 
 
+class SynthesisBase(OfficialNetwork):
+    """A synthesis network: ``dlatents [N, num_styles, dlatent_size]`` -> ``images [N, C, R, R]``, with
+    ``num_layers = 2 * log2(R) - 2`` style inputs per image (``num_styles``: ``num_layers``, or 1 for StyleGAN
+    without styles). Subclasses set ``dlatents_shape`` ``[None, num_styles, dlatent_size]``."""
+
+    def __init__(self, name, data_format, **static_kwargs):
+        super().__init__(name, data_format, **static_kwargs)
+        self.res_log2 = resolution_log2(self.kwargs["resolution"])
+        self.num_layers = self.res_log2 * 2 - 2
+
+    @property
+    def input_shapes(self):
+        return [self.dlatents_shape]
+
+    @property
+    def official_output_shape(self):
+        k = self.kwargs
+        return [None, k["num_channels"], k["resolution"], k["resolution"]]
+
+
 class DiscriminatorBase(OfficialNetwork):
     """A discriminator: ``images [N, C, R, R]`` (NCHW), ``labels [N, label_size]`` -> ``scores [N, 1]``."""
 

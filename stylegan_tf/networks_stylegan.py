@@ -22,8 +22,8 @@ import tensorflow as tf
 from stylegan_tf import blocks, layers, ops
 from stylegan_tf.errors import InputError
 from stylegan_tf.style_generator import StyleGenerator
-from stylegan_tf.network_base import (UNSET, DiscriminatorBase, Level, OfficialNetwork, grow_features, grow_images,
-                                      nf_function, plan_resolutions, resolution_log2)
+from stylegan_tf.network_base import (UNSET, DiscriminatorBase, Level, OfficialNetwork, SynthesisBase, grow_features,
+                                      grow_images, nf_function, plan_resolutions, resolution_log2)
 
 STRUCTURES = ("auto", "fixed", "linear", "recursive")
 NONLINEARITIES = ("lrelu", "relu")
@@ -95,7 +95,7 @@ class G_mapping(OfficialNetwork):  # noqa: N801 (official name)
         return x
 
 
-class G_synthesis(OfficialNetwork):  # noqa: N801
+class G_synthesis(SynthesisBase):  # noqa: N801
     """Synthesis network: ``dlatents [N, num_layers, dlatent_size]`` -> ``images [N, C, R, R]``.
 
     Blocks (``stylegan_tf.blocks``): ``4x4`` holds the learned constant ``Const`` (or a
@@ -116,8 +116,6 @@ class G_synthesis(OfficialNetwork):  # noqa: N801
     def __init__(self, name="G_synthesis", data_format="auto", **static_kwargs):
         super().__init__(name, data_format, **static_kwargs)
         k = self.kwargs
-        self.res_log2 = resolution_log2(k["resolution"])
-        self.num_layers = self.res_log2 * 2 - 2
         nf = nf_function(k["fmap_base"], k["fmap_decay"], k["fmap_max"], self.res_log2)
         layers.check_nonlinearity(k["nonlinearity"], NONLINEARITIES)
         _check_structure(k["structure"])
@@ -161,15 +159,6 @@ class G_synthesis(OfficialNetwork):  # noqa: N801
     def const(self):
         """The learned input ``4x4/Const/const`` ``[1, nf(1), 4, 4]`` (``const_input_layer``)."""
         return self.levels[2].block.sublayers[0].const
-
-    @property
-    def input_shapes(self):
-        return [self.dlatents_shape]
-
-    @property
-    def official_output_shape(self):
-        k = self.kwargs
-        return [None, k["num_channels"], k["resolution"], k["resolution"]]
 
     def _noise_images(self, randomize_noise, rng):
         """The layers' ``noise``: ``(layer_index, x) -> noise image`` in the internal layout, a fresh

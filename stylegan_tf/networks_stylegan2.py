@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from stylegan_tf import blocks, fir, layers, modulation, networks_stylegan, ops
 from stylegan_tf.errors import InputError
-from stylegan_tf.network_base import (UNSET, Level, OfficialNetwork, grow_images, nf_function, plan_resolutions,
+from stylegan_tf.network_base import (UNSET, Level, SynthesisBase, grow_images, nf_function, plan_resolutions,
                                       resolution_log2, static_lod)
 from stylegan_tf.scopes import reusing_variables
 from stylegan_tf.style_generator import StyleGenerator
@@ -67,15 +67,13 @@ def modconv_implementation(fused_modconv):
     return "auto" if fused_modconv is True else layers.check_fused_modconv(fused_modconv)
 
 
-class _SynthesisBase(OfficialNetwork):
+class _SynthesisBase(SynthesisBase):
     """What both StyleGAN2 synthesis networks share: options, feature maps, the ``noise%d`` variables (one per
     conv layer, ``[1, 1, r, r]``), the 4x4 input layers and the layer builders."""
 
     def __init__(self, name, data_format, **static_kwargs):
         super().__init__(name, data_format, **static_kwargs)
         k = self.kwargs
-        self.res_log2 = resolution_log2(k["resolution"])
-        self.num_layers = self.res_log2 * 2 - 2
         self.nf = nf_function(k["fmap_base"], k["fmap_decay"], k["fmap_max"], self.res_log2, k["fmap_min"])
         blocks.sg2_activation(k["nonlinearity"])  # checks it
         self.fused_modconv = modconv_implementation(k["fused_modconv"])
@@ -110,15 +108,6 @@ class _SynthesisBase(OfficialNetwork):
     def upper_layers(self, r):
         """``Conv0_up`` (layer 2r - 5) and ``Conv1`` (layer 2r - 4) of the scope of resolution ``2**r``."""
         return [self.conv_layer("Conv0_up", r, 2 * r - 5, up=True), self.conv_layer("Conv1", r, 2 * r - 4)]
-
-    @property
-    def input_shapes(self):
-        return [self.dlatents_shape]
-
-    @property
-    def official_output_shape(self):
-        k = self.kwargs
-        return [None, k["num_channels"], k["resolution"], k["resolution"]]
 
     def noise_function(self, randomize_noise, rng):
         """The layers' ``noise``: ``(layer_index, x) -> noise image`` in the internal layout: a fresh N(0, 1)
