@@ -230,18 +230,25 @@ def _free_ports(n):
     return ports
 
 
-@pytest.mark.slow
-def test_two_worker_multi_worker_mirrored_run_on_localhost(tmp_path):
-    """Two processes, TF_CONFIG, MultiWorkerMirroredStrategy: both finish, only the chief
-    writes the run directory, and both end with the same weights."""
+def _start_workers(outdir, total_kimg):
+    """Two `training.train` processes on localhost, workers 0 and 1 of one TF_CONFIG cluster (output piped):
+    `(processes, worker addresses)`."""
     workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
     procs = []
     for index in range(2):
         env = dict(ENV, TF_CONFIG=json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker",
                                                                                         "index": index}}))
-        procs.append(subprocess.Popen([sys.executable, "-m", "training.train", *FAST, "--total_kimg=0.128",
-                                       f"--outdir={tmp_path}"], env=env, stdout=subprocess.PIPE,
+        procs.append(subprocess.Popen([sys.executable, "-m", "training.train", *FAST, f"--total_kimg={total_kimg}",
+                                       f"--outdir={outdir}"], env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))
+    return procs, workers
+
+
+@pytest.mark.slow
+def test_two_worker_multi_worker_mirrored_run_on_localhost(tmp_path):
+    """Two processes, TF_CONFIG, MultiWorkerMirroredStrategy: both finish, only the chief
+    writes the run directory, and both end with the same weights."""
+    procs, _ = _start_workers(tmp_path, 0.128)
     outputs = [p.communicate(timeout=900) for p in procs]
     for p, (_, err) in zip(procs, outputs):
         assert p.returncode == 0, err[-3000:]
@@ -257,14 +264,7 @@ def test_two_worker_multi_worker_mirrored_run_on_localhost(tmp_path):
 @pytest.mark.slow
 def test_a_dead_worker_stops_the_other_with_one_line_and_the_resume_command(tmp_path):
     """kill -9 of worker 1 of two: worker 0 stops with one line naming worker 1 and the --resume command."""
-    workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
-    procs = []
-    for index in range(2):
-        env = dict(ENV, TF_CONFIG=json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker",
-                                                                                        "index": index}}))
-        procs.append(subprocess.Popen([sys.executable, "-m", "training.train", *FAST, "--total_kimg=100",
-                                       f"--outdir={tmp_path}"], env=env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True))
+    procs, workers = _start_workers(tmp_path, 100)
     try:
         deadline = time.time() + 600
         while not any(run_files.checkpoint_nimg(prefix) > 0 for d in os.listdir(tmp_path) if re.match(r"^\d{5}-", d)

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from stylegan_tf.errors import InputError
-from training.augment import apply
+from training.augment import AugmentPipe, apply
 
 
 class AugmentedD:
@@ -75,6 +75,14 @@ class AdaptiveAugment(tf.Module):
         self.signs = tf.Variable(np.float32(0), trainable=False, aggregation=agg, name="signs")
         self.count = tf.Variable(np.int64(0), trainable=False, aggregation=agg, name="count")
         self.minibatches = tf.Variable(np.int64(0), trainable=False, aggregation=agg, name="minibatches")
+
+    @classmethod
+    def from_options(cls, augment):
+        """The augmentation of `training.options.Augment` settings, or None when they augment nothing."""
+        if augment.pipeline is None:
+            return None
+        return cls(AugmentPipe(augment.pipeline, p=augment.p), target=augment.target, interval=augment.interval,
+                   speed_kimg=augment.speed_kimg)
 
     @property
     def p(self):

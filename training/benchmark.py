@@ -12,7 +12,6 @@ from stylegan_tf.benchmark import WORKLOAD_D, WORKLOAD_G
 from stylegan_tf.networks_stylegan import D_basic, G_style
 from training import loss
 from training.ada import AdaptiveAugment
-from training.augment import AugmentPipe
 from training.presets import PRESETS
 from training.train_step import TrainStep, gs_beta
 
@@ -82,8 +81,7 @@ def replica_check(G_kwargs, D_kwargs, data_format, batch, strategy, iterations=3
             for name, var in net.all_official_variables():
                 if not name.endswith("lod"):
                     var.assign(rng.randn(*var.shape).astype(np.float32) * 0.5)
-        ada = None if augment is None else AdaptiveAugment(
-            AugmentPipe(augment.pipeline, p=augment.p), augment.target, augment.interval, augment.speed_kimg)
+        ada = None if augment is None else AdaptiveAugment.from_options(augment)
         adam = dict(learning_rate=0.002, beta_1=0.0, beta_2=0.99, epsilon=1e-8)
         step = TrainStep(G, D, Gs, keras.optimizers.Adam(**adam), keras.optimizers.Adam(**adam),
                          loss.G_logistic_nonsaturating, loss.D_logistic_simplegp, strategy,

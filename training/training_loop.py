@@ -27,7 +27,7 @@ from stylegan_tf.official import NETWORKS
 from stylegan_tf.progress import format_time
 from training import loss as loss_lib
 from training.ada import AdaptiveAugment
-from training.augment import PIPELINES, AugmentPipe
+from training.augment import PIPELINES
 from training.dataset import load_dataset
 from training.errors import TrainingError, TrainingInterrupted
 from training.report import TickReport
@@ -115,7 +115,7 @@ class TrainingLoop:
             self.D = D_cls(name="D", data_format=o.data_format, dtype=dtype, **shape, **o.D_args)
             self.Gs = G_cls(name="Gs", data_format=o.data_format, dtype=dtype, **shape, **o.G_args)
             _copy_variables(self.G, self.Gs)
-            self.augment = _adaptive_augment(o.augment)
+            self.augment = AdaptiveAugment.from_options(o.augment)
             self.G_opt = keras.optimizers.Adam(learning_rate=0.001, name="TrainG", **_adam(o.G_opt_args))
             self.D_opt = keras.optimizers.Adam(learning_rate=0.001, name="TrainD", **_adam(o.D_opt_args))
             self.step = TrainStep(
@@ -352,15 +352,6 @@ def check_augment(augment):
     if a.interval < 1 or a.speed_kimg <= 0:
         raise InputError(f"option augment.interval must be >= 1 and augment.speed_kimg > 0 (they are {a.interval} "
                          f"and {a.speed_kimg:g})")
-
-
-def _adaptive_augment(augment):
-    """The `training.ada.AdaptiveAugment` of `training.options.Augment` settings, or None when they augment
-    nothing."""
-    if augment.pipeline is None:
-        return None
-    return AdaptiveAugment(AugmentPipe(augment.pipeline, p=augment.p), target=augment.target,
-                           interval=augment.interval, speed_kimg=augment.speed_kimg)
 
 
 def _adam(settings):
