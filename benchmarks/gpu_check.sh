@@ -66,7 +66,8 @@ res = spec["resolutions"][-1]
 gpu = bool(tf.config.list_logical_devices("GPU"))
 G = dict(num_channels=3, resolution=res, label_size=0, **spec["G"])
 D = dict(num_channels=3, resolution=res, label_size=0, **spec["D"])
-call, _ = training_iteration(G, D, "NCHW" if gpu else "NHWC", spec["minibatch"][res], xla=gpu, mixed_precision=gpu)
+call, _ = training_iteration(G, D, "NCHW" if gpu else "NHWC", spec["minibatch"][res], xla=gpu,
+                             dtype="float16" if gpu else "float32")
 call(); call()
 tf.profiler.experimental.start(sys.argv[1])
 for _ in range(3):

@@ -4,7 +4,7 @@ machine's measured peak; the accelerator suite; the benchmark worker.
     stylegan-bench --threads=1                                     # the standard workload, one core
     stylegan-bench --mode=generate --network=net.pkl --batch=1,64 --data_format=NHWC,NCHW
     stylegan-bench --mode=generate --gen_family=stylegan,stylegan2         # StyleGAN next to StyleGAN2, same size
-    stylegan-bench --mode=train --train_config=quickstart --batch=32
+    stylegan-bench --mode=train --train_config=quickstart --batch=32 --dtype=float32,bfloat16
     stylegan-bench --suite=accelerator --out=results/               # official networks at 256 and 1024 px (GPU)
     stylegan-bench --worker --threads=1                             # JSON-lines protocol (cli/bench_worker.py)
 
@@ -41,6 +41,8 @@ flags.DEFINE_list("batch", None, "Batch sizes to measure (default: the workload'
                                  "generate).", flag_values=FLAGS)
 flags.DEFINE_list("data_format", ["NHWC"], "Layouts to measure: NHWC, NCHW.", flag_values=FLAGS)
 flags.DEFINE_list("xla", ["off", "on"], "XLA settings to measure: off, on.", flag_values=FLAGS)
+flags.DEFINE_list("dtype", ["float32"], "train: arithmetic of G and D to measure: float32, bfloat16 (as "
+                  "stylegan-train --bfloat16=on; Gs in float32), float16 (as --mixed_precision).", flag_values=FLAGS)
 flags.DEFINE_float("truncation_psi", 0.7, "generate: truncation psi.", flag_values=FLAGS)
 flags.DEFINE_float("seconds", 5.0, "Minimum timed duration per row.", lower_bound=0.1, flag_values=FLAGS)
 flags.DEFINE_bool("peak", True, "Measure the machine's single-op peak GFLOP/s first (conv3x3 and matmul) and report "
@@ -69,6 +71,7 @@ flags.DEFINE_integer("worker_gen_batch", 64, "worker: images per generation batc
 
 BATCH = {"train": 16, "generate": 64}
 GEN_FAMILIES = ("stylegan", "stylegan2")  # the keys of stylegan_tf.benchmark.GENERATOR_FAMILIES
+DTYPES = ("float32", "bfloat16", "float16")
 
 
 def _xla_settings(values):
@@ -78,7 +81,8 @@ def _xla_settings(values):
 
 
 def check_flags():
-    """`(modes, batches or None, layouts, xla settings)` from the flags; `UsageError` for bad values."""
+    """`(modes, batches or None, layouts, xla settings, train dtypes)` from the flags; `UsageError` for bad
+    values."""
     f = FLAGS
     if not f.mode or any(m not in BATCH for m in f.mode):
         raise base.UsageError(f"--mode takes train and/or generate, got {','.join(f.mode)}")
@@ -93,12 +97,14 @@ def check_flags():
         raise base.UsageError(f"--data_format takes NHWC and/or NCHW, got {','.join(f.data_format)}")
     if not f.gen_family or any(v not in GEN_FAMILIES for v in f.gen_family):
         raise base.UsageError(f"--gen_family takes {' and/or '.join(GEN_FAMILIES)}, got {','.join(f.gen_family)}")
+    if not f.dtype or any(v not in DTYPES for v in f.dtype):
+        raise base.UsageError(f"--dtype takes {', '.join(DTYPES)}, got {','.join(f.dtype)}")
     if f.network:
         if f["gen_family"].present:
             raise base.UsageError("--gen_family builds random workload generators; --network is its own family")
         from stylegan_tf import network_files
         network_files.resolve_network(f.network)  # a bad path is one line before anything is built
-    return f.mode, batches, layouts, _xla_settings(f.xla)
+    return f.mode, batches, layouts, _xla_settings(f.xla), f.dtype
 
 
 def configure_threads():
@@ -127,8 +133,8 @@ def serve_worker():
         info, sys.stdin, sys.stdout, FLAGS.worker_train_batch, FLAGS.worker_gen_batch)
 
 
-def table(modes, batches, layouts, xlas):
-    """The standard table: one row per mode, layout, XLA setting and batch size."""
+def table(modes, batches, layouts, xlas, dtypes):
+    """The standard table: one row per mode, layout, XLA setting, dtype (train) and batch size."""
     import tensorflow as tf
 
     from stylegan_tf import benchmark
@@ -141,20 +147,22 @@ def table(modes, batches, layouts, xlas):
         peak = peaks["conv3x3"]
         print(f"peak at {threads} thread(s): conv3x3 {peaks['conv3x3']:.1f} GFLOP/s (16x32x32x128 -> 128), "
               f"matmul {peaks['matmul']:.1f} GFLOP/s (1024^3)")
-    print(f"{'mode':8s} {'layout':6s} {'xla':4s} {'batch':>5s} {'img/s':>8s} {'GFLOP/s':>8s} {'util':>5s} "
+    print(f"{'mode':8s} {'layout':6s} {'xla':4s} {'dtype':8s} {'batch':>5s} {'img/s':>8s} {'GFLOP/s':>8s} {'util':>5s} "
           f"{'ratio':>6s} {'first call s':>12s} {'peak RSS MiB':>12s}", flush=True)
     generators = {}
     for mode in modes:
         first = None
         families = FLAGS.gen_family if mode == "generate" else ["stylegan"]
-        for family, layout, xla, batch in itertools.product(families, layouts, xlas, batches or [BATCH[mode]]):
+        mode_dtypes = dtypes if mode == "train" else ["float32"]
+        for family, layout, xla, dtype, batch in itertools.product(families, layouts, xlas, mode_dtypes,
+                                                                   batches or [BATCH[mode]]):
             name = mode if family == "stylegan" else f"{mode}/{family}"
-            label = f"{name:8s} {layout:6s} {'on' if xla else 'off':4s} {batch:5d}"
+            label = f"{name:8s} {layout:6s} {'on' if xla else 'off':4s} {dtype:8s} {batch:5d}"
             if layout == "NCHW" and not xla and not gpu:
                 print(f"{label}  skipped: no NCHW kernels on CPU without XLA")
                 continue
             if mode == "train":
-                call, work = training_iteration(*training_networks(FLAGS.train_config), layout, batch, xla)
+                call, work = training_iteration(*training_networks(FLAGS.train_config), layout, batch, xla, dtype)
             else:
                 if (family, layout) not in generators:
                     generators[family, layout] = benchmark.load_generator(FLAGS.network, layout, family)

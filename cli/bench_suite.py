@@ -105,7 +105,8 @@ def _rows(scale, seconds, layout):
             fmt = "NCHW" if xla or layout == "NCHW" else "NHWC"
             yield (f"train {resolution}px xla={xla} mixed={mixed}", lambda G=G, D=D, b=batch, x=xla, m=mixed, f=fmt:
                    _timed_row("train", G["resolution"], b, x, m,
-                              lambda: training_iteration(G, D, f, b, x, m)[0], seconds))
+                              lambda: training_iteration(G, D, f, b, x, "float16" if m else "float32")[0],
+                              seconds))
         for xla, mixed in SETTINGS:
             fmt = "NCHW" if xla or layout == "NCHW" else "NHWC"
 

@@ -41,6 +41,10 @@ flags.DEFINE_float("tick_kimg", None, "Kimg between ticks (log line, TensorBoard
                    lower_bound=0.001, flag_values=FLAGS)
 flags.DEFINE_bool("xla", None, "Compile the training step with XLA.", flag_values=FLAGS)
 flags.DEFINE_bool("mixed_precision", None, "mixed_float16 networks with dynamic loss scaling.", flag_values=FLAGS)
+flags.DEFINE_enum("bfloat16", None, ["on", "off", "auto"], "G and D compute in bfloat16 (float32 variables; Gs stays "
+                  "float32). auto: where the hardware has bfloat16 units (a CPU with AMX-BF16 or AVX512-BF16, a GPU "
+                  "of compute capability 8.0+). Default: the preset's (auto in quickstart, off in the others).",
+                  flag_values=FLAGS)
 flags.DEFINE_enum("data_format", None, ["auto", "NCHW", "NHWC"], "Internal layout (auto: NCHW on GPU).",
                   flag_values=FLAGS)
 flags.DEFINE_integer("seed", None, "Random seed (initialization, latents, data order).", flag_values=FLAGS)
@@ -75,7 +79,7 @@ flags.DEFINE_bool("dry_run", False, "Print the resolved options (and, with --res
 
 #: the flags that change a preset: `training.presets.resolve`'s arguments of the same names
 OPTION_FLAGS = ("config", "data", "mirror", "loss", "r1_gamma", "lrate", "minibatch", "D_repeats", "tick_kimg", "xla",
-                "mixed_precision", "data_format", "seed", "resume_pkl", "resume_kimg", "snapshot_ticks",
+                "mixed_precision", "bfloat16", "data_format", "seed", "resume_pkl", "resume_kimg", "snapshot_ticks",
                 "image_snapshot_ticks", "metrics", "augment", "augpipe", "augment_p", "target", "ada_kimg",
                 "lod_initial_resolution")
 

@@ -71,6 +71,18 @@ def test_mixed_precision_run_trains_in_float16(tmp_path):
     assert 1.0 <= checkpoint_value(run_dir, "G_loss_scale/.ATTRIBUTES/VARIABLE_VALUE") < 2.0 ** 15  # came down
 
 
+def test_bfloat16_run_trains_G_and_D_in_bfloat16_and_keeps_Gs_float32(tmp_path):
+    train(*FAST, "--total_kimg=0.256", "--bfloat16=on", f"--outdir={tmp_path}")
+    run_dir = the_run_dir(str(tmp_path))
+    G, D, Gs = stylegan_tf.load_network_pkl(os.path.join(run_dir, "network-final.pkl"))  # noqa: N806
+    assert (G.static_kwargs["dtype"], D.static_kwargs["dtype"]) == ("bfloat16", "bfloat16")
+    assert Gs.static_kwargs.get("dtype", "float32") == "float32"
+    assert "G and D in bfloat16 (--bfloat16=on), Gs in float32" in open(os.path.join(run_dir, "log.txt")).read()
+    assert nimg_of_checkpoint(run_dir) == 256
+    images = Gs(tf.random.normal([2, Gs.input_shapes[0][1]]), tf.zeros([2, 0]))
+    assert images.dtype == tf.float32 and np.all(np.isfinite(images.numpy()))
+
+
 @pytest.mark.parametrize("args,message", [
     (["--config=nope"], "--config"),
     (["--data=/nonexistent/dataset"], "/nonexistent/dataset"),
@@ -79,6 +91,7 @@ def test_mixed_precision_run_trains_in_float16(tmp_path):
     (["--resume=/tmp"], "not a run directory"),
     (["--gpus=2"], "gpus=2, but 0 GPU(s) are visible"),
     (["--resume=/tmp", "--lrate=0.1"], "--lrate cannot change a resumed run"),
+    (["--bfloat16=on", "--mixed_precision"], "bfloat16 and mixed_precision (float16) exclude each other"),
 ])
 def test_bad_flags_give_one_clear_line(tmp_path, args, message):
     out = train(f"--outdir={tmp_path}", *args, check=False, timeout=120)

@@ -12,6 +12,7 @@ from stylegan_tf.benchmark import WORKLOAD_D, WORKLOAD_G
 from stylegan_tf.networks_stylegan import D_basic, G_style
 from training import loss
 from training.ada import AdaptiveAugment
+from training.precision import Precision
 from training.presets import PRESETS
 from training.train_step import TrainStep, gs_beta
 
@@ -26,24 +27,24 @@ def training_networks(train_config):
     return {**shape, **options.G_args}, {**shape, **options.D_args}
 
 
-def training_iteration(G_kwargs, D_kwargs, data_format, batch, xla, mixed_precision=False,  # noqa: N803
+def training_iteration(G_kwargs, D_kwargs, data_format, batch, xla, dtype="float32",  # noqa: N803
                        strategy=None):
     """`(call, flops_per_image)`: a callable running one whole official iteration (D step with R1 gamma 10, Gs
-    update, G step; style mixing off; Adam(0.001, 0, 0.99, 1e-8); float16 with loss scaling when
-    `mixed_precision`) at full resolution on a fixed uint8 minibatch of `batch` images (global, split over
-    `strategy`'s replicas) and returning its stats as NumPy, and the useful work of one trained image
-    (`stylegan_tf.flops.training_flops`)."""
+    update, G step; style mixing off; Adam(0.001, 0, 0.99, 1e-8); G and D in `dtype`, 'float32', 'bfloat16' or
+    'float16' (with loss scaling), Gs as `training.precision.Precision.of`) at full resolution on a fixed uint8
+    minibatch of `batch` images (global, split over `strategy`'s replicas) and returning its stats as NumPy, and
+    the useful work of one trained image (`stylegan_tf.flops.training_flops`)."""
     strategy = strategy or tf.distribute.get_strategy()
-    dtype = "float16" if mixed_precision else "float32"
+    precision = Precision.of(dtype)
     with strategy.scope():
-        G = G_style(name="G", data_format=data_format, dtype=dtype, **G_kwargs)  # noqa: N806
-        D = D_basic(name="D", data_format=data_format, dtype=dtype, **D_kwargs)  # noqa: N806
-        Gs = G_style(name="Gs", data_format=data_format, dtype=dtype, **G_kwargs)  # noqa: N806
+        G = G_style(name="G", data_format=data_format, dtype=precision.train, **G_kwargs)  # noqa: N806
+        D = D_basic(name="D", data_format=data_format, dtype=precision.train, **D_kwargs)  # noqa: N806
+        Gs = G_style(name="Gs", data_format=data_format, dtype=precision.Gs, **G_kwargs)  # noqa: N806
         adam = dict(learning_rate=0.001, beta_1=0.0, beta_2=0.99, epsilon=1e-8)
         step = TrainStep(G, D, Gs, keras.optimizers.Adam(**adam), keras.optimizers.Adam(**adam),
                          loss.G_logistic_nonsaturating, loss.D_logistic_simplegp, strategy,
                          D_loss_args={"r1_gamma": 10.0}, style_mixing=False, xla=xla,
-                         loss_scaling=mixed_precision)
+                         loss_scaling=precision.loss_scaling)
     res = D_kwargs["resolution"]
     iteration = step.iteration_function(res, batch)
     per_replica = batch // strategy.num_replicas_in_sync

@@ -93,6 +93,7 @@ class TrainingOptions:
     D_args: dict = dataclasses.field(default_factory=dict)  #: D's keyword arguments
     data_format: str = "auto"  #: internal layout: 'NCHW', 'NHWC' or 'auto' (NCHW on a GPU)
     mixed_precision: bool = False  #: float16 networks with dynamic loss scaling
+    bfloat16: str = "off"  #: G and D in bfloat16: 'on', 'off', or 'auto' where native (`training.precision`)
     # -- losses and optimizers
     G_loss: str = "G_logistic_nonsaturating"  #: `training.loss.G_LOSSES` name
     G_loss_args: dict = dataclasses.field(default_factory=dict)

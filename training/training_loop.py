@@ -30,6 +30,7 @@ from training.ada import AdaptiveAugment
 from training.augment import PIPELINES
 from training.dataset import load_dataset
 from training.errors import TrainingError, TrainingInterrupted
+from training.precision import run_precision
 from training.report import TickReport
 from training.schedule import training_schedule
 from training.snapshots import Snapshots
@@ -107,13 +108,13 @@ class TrainingLoop:
             check_metrics(o.metrics, self.dataset)  # unknown names, missing weights: before any training
         shape = dict(num_channels=self.dataset.num_channels, resolution=self.dataset.resolution,
                      label_size=self.dataset.label_size)
-        dtype = "float16" if o.mixed_precision else "float32"
+        self.precision = run_precision(o.bfloat16, o.mixed_precision)
         with self.strategy.scope():
             keras.utils.set_random_seed(o.seed)
             G_cls, D_cls = NETWORKS[o.G_func], NETWORKS[o.D_func]  # noqa: N806
-            self.G = G_cls(name="G", data_format=o.data_format, dtype=dtype, **shape, **o.G_args)
-            self.D = D_cls(name="D", data_format=o.data_format, dtype=dtype, **shape, **o.D_args)
-            self.Gs = G_cls(name="Gs", data_format=o.data_format, dtype=dtype, **shape, **o.G_args)
+            self.G = G_cls(name="G", data_format=o.data_format, dtype=self.precision.train, **shape, **o.G_args)
+            self.D = D_cls(name="D", data_format=o.data_format, dtype=self.precision.train, **shape, **o.D_args)
+            self.Gs = G_cls(name="Gs", data_format=o.data_format, dtype=self.precision.Gs, **shape, **o.G_args)
             _copy_variables(self.G, self.Gs)
             self.augment = AdaptiveAugment.from_options(o.augment)
             self.G_opt = keras.optimizers.Adam(learning_rate=0.001, name="TrainG", **_adam(o.G_opt_args))
@@ -123,7 +124,7 @@ class TrainingLoop:
                 loss_lib.D_LOSSES[o.D_loss], self.strategy, G_loss_args=o.G_loss_args, D_loss_args=o.D_loss_args,
                 random_labels=self._random_labels_fn(), mirror_augment=o.mirror_augment,
                 style_mixing=o.style_mixing, G_smoothing_kimg=o.G_smoothing_kimg, xla=o.xla,
-                loss_scaling=o.mixed_precision, seed=o.seed, augment=self.augment)
+                loss_scaling=self.precision.loss_scaling, seed=o.seed, augment=self.augment)
             self.progress = _Progress()
             self._items = dict(G=self.G, D=self.D, Gs=self.Gs, G_opt=self.G_opt, D_opt=self.D_opt,
                                rng=self.step.rng, progress=self.progress)
@@ -244,7 +245,8 @@ class TrainingLoop:
                 self.snapshots.write_fakes(run_files.FAKES_INIT, step=cur_nimg // 1000)
             if self._saved_nimg is None:
                 self.save_checkpoint(report.elapsed())  # resumable from the start
-            self.log(f"Training for {o.total_kimg:g} kimg on {self.strategy.num_replicas_in_sync} replica(s)...")
+            self.log(f"Training for {o.total_kimg:g} kimg on {self.strategy.num_replicas_in_sync} replica(s), "
+                     f"{self.precision.why}...")
             with self.dataset.read_errors():
                 while not stop.requested and not self._train_tick(report, total_nimg, stop):
                     pass
@@ -338,6 +340,7 @@ def check_options(options):
         if value not in known:
             raise InputError(f"option {name} is {value!r}, which is not one of {', '.join(sorted(known))}")
     check_augment(o.augment)
+    run_precision(o.bfloat16, o.mixed_precision)
 
 
 def check_augment(augment):
