@@ -1,8 +1,10 @@
-"""Shared pytest fixtures: where the official reference fixtures live, quiet TF logs."""
+"""Shared pytest fixtures: where the official reference fixtures live, quiet TF logs, oneDNN on as in the tools."""
 import os
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# the tools' numerics and speed: oneDNN kernels on every x86 CPU (cli/base.py)
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import pytest  # noqa: E402
 

@@ -1,6 +1,7 @@
 """The benchmark CLI end to end in a subprocess: its table and the worker's JSON-lines protocol."""
 import json
 import os
+import platform
 import subprocess
 import sys
 
@@ -46,18 +47,19 @@ def test_table_reports_achieved_gflops_and_utilization_of_the_measured_peak():
     from training.benchmark import training_networks
     out = subprocess.run(
         [sys.executable, "-m", "cli.bench", "--threads=1", "--train_config=quickstart", "--batch=4",
-         "--xla=off", "--seconds=0.1"],
+         "--xla=off", "--dtype=float32,bfloat16", "--seconds=0.1"],
         capture_output=True, text=True, timeout=600, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     assert out.returncode == 0, out.stderr[-2000:]
     lines = out.stdout.splitlines()
     peak = float(lines[0].split("conv3x3 ")[1].split()[0])
-    rows = {line.split()[0]: line.split() for line in lines[2:]}
+    rows = {(line.split()[0], line.split()[3]): line.split() for line in lines[2:]}
     G_kwargs, D_kwargs = training_networks("quickstart")  # noqa: N806
     work = {"train": flops.training_flops(stylegan_tf.G_style(**G_kwargs), stylegan_tf.D_basic(**D_kwargs))[2],
             "generate": flops.forward_flops(stylegan_tf.G_style(**benchmark.WORKLOAD_G))}
-    assert sorted(rows) == ["generate", "train"]
-    for mode, (_, layout, xla, batch, img_s, gflop_s, util, ratio, first_s, rss) in rows.items():
-        assert (layout, xla, batch, ratio) == ("NHWC", "off", "4", "1.00")
+    assert sorted(rows) == [("generate", "float32"), ("train", "bfloat16"), ("train", "float32")]
+    for (mode, dtype), (_, layout, xla, _, batch, img_s, gflop_s, util, ratio, first_s, rss) in rows.items():
+        assert (layout, xla, batch) == ("NHWC", "off", "4")
+        assert ratio == "1.00" or dtype == "bfloat16"  # ratio: to the mode's first row
         assert float(gflop_s) == pytest.approx(float(img_s) * work[mode] / 1e9, rel=0.01, abs=0.1)
         assert float(util.rstrip("%")) == pytest.approx(100 * float(gflop_s) / peak, abs=1)
         assert float(first_s) > 0 and float(rss) > 0
@@ -83,3 +85,17 @@ def test_accelerator_suite_dry_run_on_cpu(tmp_path):
     assert measured[1]["replicas"] == 2 and measured[1]["max_rel_diff_vs_one_device"] < 1e-4
     table = (tmp_path / "results.md").read_text()
     assert sum(line.startswith("| ") for line in table.splitlines()) == len(rows) + 2  # + header and separator
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="oneDNN's x86 switch")
+@pytest.mark.parametrize("setting,enabled", [(None, True), ("0", False), ("1", True)])
+def test_the_tools_turn_onednn_on_unless_the_environment_says_otherwise(setting, enabled):
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    if setting is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = setting
+    code = ("import cli.base\nfrom tensorflow.python.util import _pywrap_util_port\n"
+            "print(_pywrap_util_port.IsMklEnabled())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env=dict(env, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == str(enabled)
