@@ -34,8 +34,6 @@ def test_cpu_bfloat16_flags_without_cpuinfo_are_none(tmp_path):
 def test_settings_give_the_dtypes_of_G_D_and_Gs(monkeypatch):
     P = precision.Precision  # noqa: N806
     assert precision.run_precision("off") == P("float32", "float32", "float32")
-    on = precision.run_precision("on")
-    assert (on.train, on.Gs, on.loss_scaling) == ("bfloat16", "float32", False)
     f16 = precision.run_precision("off", mixed_precision=True)
     assert (f16.train, f16.Gs, f16.loss_scaling) == ("float16", "float16", True)
     assert precision.run_precision("auto", mixed_precision=True).train == "float16"  # auto yields to float16
@@ -43,6 +41,9 @@ def test_settings_give_the_dtypes_of_G_D_and_Gs(monkeypatch):
         monkeypatch.setattr(precision, "native_bfloat16", lambda native=native: (native, "a test CPU"))
         auto = precision.run_precision("auto")
         assert auto.train == expected and auto.Gs == "float32" and "a test CPU" in auto.why
+        on = precision.run_precision("on")  # as asked, saying so where bfloat16 is emulated
+        assert (on.train, on.Gs, on.loss_scaling) == ("bfloat16", "float32", False)
+        assert ("emulated: a test CPU" in on.why) == (not native)
 
 
 @pytest.mark.parametrize("bfloat16,mixed,message", [("yes", False, "not one of off, on, auto"),
