@@ -39,6 +39,11 @@ flags.DEFINE_integer("D_repeats", None, "D steps (each on its own minibatch) per
 flags.DEFINE_float("tick_kimg", None, "Kimg between ticks (log line, TensorBoard, grids, checkpoints) at every "
                    "resolution (default: the preset's, official 160 at 4x4 down to 20 at 1024x1024).",
                    lower_bound=0.001, flag_values=FLAGS)
+flags.DEFINE_float("G_smoothing_kimg", None, "Half-life (kimg) of Gs, the moving average of G that snapshots and "
+                   "metrics use (0: Gs = G; official 10).", lower_bound=0, flag_values=FLAGS)
+flags.DEFINE_float("G_smoothing_rampup", None, "Gs's half-life is at most this fraction of the images shown so far "
+                   "(StyleGAN2-ADA's ema_rampup, 0.05 there; 0: no ramp-up, as official StyleGAN).", lower_bound=0,
+                   flag_values=FLAGS)
 flags.DEFINE_bool("xla", None, "Compile the training step with XLA.", flag_values=FLAGS)
 flags.DEFINE_bool("mixed_precision", None, "mixed_float16 networks with dynamic loss scaling.", flag_values=FLAGS)
 flags.DEFINE_enum("bfloat16", None, ["on", "off", "auto"], "G and D compute in bfloat16 (float32 variables; Gs stays "
@@ -78,10 +83,10 @@ flags.DEFINE_bool("dry_run", False, "Print the resolved options (and, with --res
                   "continue from) and exit.", flag_values=FLAGS)
 
 #: the flags that change a preset: `training.presets.resolve`'s arguments of the same names
-OPTION_FLAGS = ("config", "data", "mirror", "loss", "r1_gamma", "lrate", "minibatch", "D_repeats", "tick_kimg", "xla",
-                "mixed_precision", "bfloat16", "data_format", "seed", "resume_pkl", "resume_kimg", "snapshot_ticks",
-                "image_snapshot_ticks", "metrics", "augment", "augpipe", "augment_p", "target", "ada_kimg",
-                "lod_initial_resolution")
+OPTION_FLAGS = ("config", "data", "mirror", "loss", "r1_gamma", "lrate", "minibatch", "D_repeats", "tick_kimg",
+                "G_smoothing_kimg", "G_smoothing_rampup", "xla", "mixed_precision", "bfloat16", "data_format", "seed",
+                "resume_pkl", "resume_kimg", "snapshot_ticks", "image_snapshot_ticks", "metrics", "augment", "augpipe",
+                "augment_p", "target", "ada_kimg", "lod_initial_resolution")
 
 
 def _resume_command(run_dir):

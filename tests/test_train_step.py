@@ -215,3 +215,12 @@ def test_d_repeats_take_a_d_step_and_a_gs_update_per_minibatch():
     # Gs moved towards the (not yet updated) G twice: gs = g0 + (gs0 - g0) * beta^2
     np.testing.assert_allclose(dict(Gs.all_official_variables())[name].numpy(), g0 + (gs0 - g0) * beta ** 2,
                                rtol=1e-6, atol=1e-6)
+
+
+def test_gs_beta_ramps_the_half_life_up_with_the_images_shown():
+    """StyleGAN2-ADA's ema_rampup: half-life min(G_smoothing_kimg * 1000, rampup * cur_nimg) images."""
+    assert gs_beta(32, 10.0, cur_nimg=0, G_smoothing_rampup=0.05) == 0  # Gs = G at the start
+    assert gs_beta(32, 10.0, cur_nimg=100_000, G_smoothing_rampup=0.05) == pytest.approx(0.5 ** (32 / 5000), 1e-6)
+    assert gs_beta(32, 10.0, cur_nimg=400_000, G_smoothing_rampup=0.05) == gs_beta(32, 10.0)  # capped at 10 kimg
+    assert gs_beta(32, 10.0, cur_nimg=123) == gs_beta(32, 10.0) == np.float32(0.5) ** np.float32(32 / 10000)
+    assert gs_beta(32, 0.0, cur_nimg=10**6, G_smoothing_rampup=0.05) == 0

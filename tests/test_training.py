@@ -83,6 +83,22 @@ def test_bfloat16_run_trains_G_and_D_in_bfloat16_and_keeps_Gs_float32(tmp_path):
     assert images.dtype == tf.float32 and np.all(np.isfinite(images.numpy()))
 
 
+@pytest.mark.slow
+def test_G_smoothing_rampup_keeps_Gs_with_G_early_in_a_run(tmp_path):
+    """With a half-life of 1000 kimg Gs barely leaves its start; ramped up (at most 1e-6 x the images shown, so
+    beta 0 here) Gs is G one G step ago. Same seed: the G trajectories match, so only Gs's distance to G differs."""
+    distances = []
+    for rampup in ("0", "1e-6"):
+        outdir = tmp_path / rampup
+        train(*FAST, "--total_kimg=0.128", "--G_smoothing_kimg=1000", f"--G_smoothing_rampup={rampup}",
+              f"--outdir={outdir}")
+        G, _, Gs = stylegan_tf.load_network_pkl(os.path.join(the_run_dir(str(outdir)), "network-final.pkl"))  # noqa
+        theirs = dict(G.all_official_variables())
+        distances.append(np.mean([np.mean(np.abs(v.numpy() - theirs[name].numpy()))
+                                  for name, v in Gs.all_official_variables() if v.trainable]))
+    assert distances[1] < distances[0] / 2, distances  # 8 G steps vs 1: Gs follows G only with the ramp-up
+
+
 @pytest.mark.parametrize("args,message", [
     (["--config=nope"], "--config"),
     (["--data=/nonexistent/dataset"], "/nonexistent/dataset"),
@@ -116,9 +132,11 @@ def test_empty_dataset_directory(tmp_path):
 
 
 def test_dry_run_prints_the_resolved_options(tmp_path):
-    out = train("--config=ffhq-4gpu", "--total_kimg=10", "--mirror=false", "--dry_run", f"--outdir={tmp_path}")
+    out = train("--config=ffhq-4gpu", "--total_kimg=10", "--mirror=false", "--G_smoothing_rampup=0.05", "--dry_run",
+                f"--outdir={tmp_path}")
     options = json.loads(out.stdout)
     assert options["total_kimg"] == 10 and options["mirror_augment"] is False
+    assert (options["G_smoothing_kimg"], options["G_smoothing_rampup"]) == (10.0, 0.05)
     assert options["sched_args"]["minibatch_base"] == 16 and not os.listdir(tmp_path)
 
 

@@ -34,6 +34,7 @@ def test_ffhq_presets_are_the_official_configuration(gpus):
     assert o.D_loss_args == {"r1_gamma": 10.0} and o.G_opt_args == o.D_opt_args == Adam(0.0, 0.99, 1e-8)
     assert (o.total_kimg, o.mirror_augment, o.G_smoothing_kimg, o.minibatch_repeats, o.D_repeats) == (
         25000, True, 10.0, 4, 1)
+    assert o.G_smoothing_rampup is None  # no ramp-up of Gs's half-life in StyleGAN (StyleGAN2-ADA has one)
     assert (o.image_snapshot_ticks, o.network_snapshot_ticks, o.reset_opt_for_new_lod) == (1, 10, True)
     s = o.sched_args
     assert (s.lod_initial_resolution, s.lod_training_kimg, s.lod_transition_kimg) == (8, 600, 600)
@@ -112,6 +113,9 @@ def test_flags_change_the_preset():
                                                           "mirror_augment", "total_kimg", "data"}
     assert all(getattr(o, name) == getattr(base, name) for name in unchanged)
     assert resolve("quickstart", r1_gamma=5).D_loss_args == {"r1_gamma": 5.0}
+    smoothed = resolve("ffhq-1gpu", G_smoothing_kimg=2, G_smoothing_rampup=0.05)
+    assert (smoothed.G_smoothing_kimg, smoothed.G_smoothing_rampup, base.G_smoothing_rampup) == (2.0, 0.05, None)
+    assert resolve("ffhq-1gpu", G_smoothing_rampup=0).G_smoothing_rampup is None  # 0: no ramp-up
     assert resolve("quickstart").data.endswith("fashion_mnist_32")  # the bundled data by default
     with pytest.raises(InputError, match="r1_gamma applies to the logistic loss only"):
         resolve("progan", r1_gamma=5)

@@ -110,6 +110,9 @@ class TrainingOptions:
     D_repeats: int = 1  #: D steps (each on its own minibatch) per G step
     reset_opt_for_new_lod: bool = True  #: reset Adam when a new lod phase starts
     G_smoothing_kimg: float = 10.0  #: half-life (kimg) of Gs's moving average of G (0: Gs = G)
+    #: Gs's half-life is at most this fraction of the images shown so far (StyleGAN2-ADA's ema_rampup; None: off,
+    #: as official StyleGAN)
+    G_smoothing_rampup: Optional[float] = None
     seed: int = 1000  #: random seed: initialization, latents, data order
     xla: bool = False  #: compile the training step with XLA
     # -- what a run writes

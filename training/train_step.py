@@ -47,11 +47,16 @@ def process_reals(x, lod, mirror_flips=None, drange_data=(0, 255), drange_net=DR
     return ops.lerp(x, y, lod - tf.floor(lod))
 
 
-def gs_beta(minibatch, G_smoothing_kimg):  # noqa: N803
-    """Official float32 ``0.5 ** (minibatch / (G_smoothing_kimg * 1000))`` (0 disables smoothing)."""
-    if not G_smoothing_kimg:
+def gs_beta(minibatch, G_smoothing_kimg, cur_nimg=0, G_smoothing_rampup=None):  # noqa: N803
+    """Official float32 ``0.5 ** (minibatch / (G_smoothing_kimg * 1000))`` (0 disables smoothing). With
+    ``G_smoothing_rampup`` (StyleGAN2-ADA's ``ema_rampup``) the half-life is at most ``G_smoothing_rampup * cur_nimg``
+    images, so Gs follows G closely early in a run (beta 0 at ``cur_nimg`` 0)."""
+    half_life_nimg = G_smoothing_kimg * 1000.0
+    if G_smoothing_rampup is not None:
+        half_life_nimg = min(half_life_nimg, G_smoothing_rampup * cur_nimg)
+    if not half_life_nimg:
         return np.float32(0.0)
-    return np.float32(0.5) ** (np.float32(minibatch) / np.float32(G_smoothing_kimg * 1000.0))
+    return np.float32(0.5) ** (np.float32(minibatch) / np.float32(half_life_nimg))
 
 
 def trainables(net):
@@ -128,7 +133,7 @@ class TrainStep:
 
     def __init__(self, G, D, Gs, G_opt, D_opt, G_loss, D_loss, strategy, G_loss_args=None,  # noqa: N803
                  D_loss_args=None, random_labels=None, mirror_augment=False, drange_data=(0, 255),
-                 randomize_noise=True, style_mixing=True, G_smoothing_kimg=10.0, xla=False, loss_scaling=False,
+                 randomize_noise=True, style_mixing=True, xla=False, loss_scaling=False,
                  seed=0, augment=None):
         self.G, self.D, self.Gs = G, D, Gs
         self.G_opt, self.D_opt = G_opt, D_opt
@@ -138,7 +143,7 @@ class TrainStep:
         self.strategy = strategy
         self.mirror_augment, self.drange_data = mirror_augment, tuple(drange_data)
         self.randomize_noise, self.style_mixing = randomize_noise, style_mixing
-        self.G_smoothing_kimg, self.xla = G_smoothing_kimg, xla
+        self.xla = xla
         (_, self.latent_size), (_, self.label_size) = G.input_shapes
         self.random_labels = random_labels or (lambda rng, n: tf.zeros([n, self.label_size]))
         self.G_vars, self.D_vars = trainables(G), trainables(D)

@@ -123,7 +123,7 @@ class TrainingLoop:
                 self.G, self.D, self.Gs, self.G_opt, self.D_opt, loss_lib.G_LOSSES[o.G_loss],
                 loss_lib.D_LOSSES[o.D_loss], self.strategy, G_loss_args=o.G_loss_args, D_loss_args=o.D_loss_args,
                 random_labels=self._random_labels_fn(), mirror_augment=o.mirror_augment,
-                style_mixing=o.style_mixing, G_smoothing_kimg=o.G_smoothing_kimg, xla=o.xla,
+                style_mixing=o.style_mixing, xla=o.xla,
                 loss_scaling=self.precision.loss_scaling, seed=o.seed, augment=self.augment)
             self.progress = _Progress()
             self._items = dict(G=self.G, D=self.D, Gs=self.Gs, G_opt=self.G_opt, D_opt=self.D_opt,
@@ -274,7 +274,8 @@ class TrainingLoop:
             fn = self.step.iteration_function(sched.resolution, sched.minibatch)
             iterator = self._iterator(sched.lod, sched.minibatch)
             args = (tf.constant(sched.lod, tf.float32), tf.constant(sched.G_lrate, tf.float32),
-                    tf.constant(sched.D_lrate, tf.float32), tf.constant(gs_beta(sched.minibatch, o.G_smoothing_kimg)))
+                    tf.constant(sched.D_lrate, tf.float32),
+                    tf.constant(gs_beta(sched.minibatch, o.G_smoothing_kimg, cur_nimg, o.G_smoothing_rampup)))
             for _ in range(o.minibatch_repeats):
                 reals, labels = zip(*(next(iterator) for _ in range(o.D_repeats)))
                 cur_nimg += sched.minibatch * o.D_repeats
