@@ -108,6 +108,7 @@ def test_G_smoothing_rampup_keeps_Gs_with_G_early_in_a_run(tmp_path):
     (["--gpus=2"], "gpus=2, but 0 GPU(s) are visible"),
     (["--resume=/tmp", "--lrate=0.1"], "--lrate cannot change a resumed run"),
     (["--bfloat16=on", "--mixed_precision"], "bfloat16 and mixed_precision (float16) exclude each other"),
+    (["--G_smoothing_rampup=-0.05"], "--G_smoothing_rampup"),
 ])
 def test_bad_flags_give_one_clear_line(tmp_path, args, message):
     out = train(f"--outdir={tmp_path}", *args, check=False, timeout=120)

@@ -131,3 +131,12 @@ def test_presets_are_independent():
     a.sched_args.minibatch_dict[8] = 1
     a.G_args["fmap_max"] = 1
     assert b.sched_args.minibatch_dict == {} and b.G_args["fmap_max"] == 32
+
+
+@pytest.mark.parametrize("changes", [{"G_smoothing_kimg": -1.0}, {"G_smoothing_rampup": -0.05},
+                                     {"G_smoothing_rampup": 0.0}])
+def test_a_moving_average_out_of_range_is_refused_before_training(changes):
+    from training.training_loop import check_options
+    check_options(resolve("quickstart", G_smoothing_rampup=0.05))
+    with pytest.raises(InputError, match="Gs's moving average needs G_smoothing_kimg >= 0 and G_smoothing_rampup > 0"):
+        check_options(dataclasses.replace(resolve("quickstart"), **changes))

@@ -340,6 +340,9 @@ def check_options(options):
                                ("G_loss", o.G_loss, loss_lib.G_LOSSES), ("D_loss", o.D_loss, loss_lib.D_LOSSES)):
         if value not in known:
             raise InputError(f"option {name} is {value!r}, which is not one of {', '.join(sorted(known))}")
+    if o.G_smoothing_kimg < 0 or (o.G_smoothing_rampup is not None and o.G_smoothing_rampup <= 0):
+        raise InputError(f"Gs's moving average needs G_smoothing_kimg >= 0 and G_smoothing_rampup > 0 or none, got "
+                         f"{o.G_smoothing_kimg:g} and {o.G_smoothing_rampup}")
     check_augment(o.augment)
     run_precision(o.bfloat16, o.mixed_precision)
 
