@@ -32,8 +32,8 @@ def _quickstart():
     60 ± 6 (README). Measured against the earlier recipes (growing from 8x8 in 8-kimg phases, gamma 10, 40 kimg:
     FID3k 156; float32, 96 kimg: 66 ± 9 in the same time on the AMX CPU): growing spent most of a short run below
     the data's resolution, gamma 1 trains faster than 10 here, and bfloat16 shows 46% more images in the same
-    time. The 8-kimg phases apply with `--lod_initial_resolution=8`. Gs averages G with a half-life of 1 kimg: 3, 7
-    (StyleGAN2-ADA's ramp-up) and the official 10 kimg all measured worse on the same runs (README)."""
+    time. The 8-kimg phases apply with `--lod_initial_resolution=8`. Gs averages G with a half-life of 1 kimg: no
+    average, 3, 7 (StyleGAN2-ADA's ramp-up) and the official 10 kimg all measured worse on the same runs (README)."""
     small = dict(fmap_base=512, fmap_max=32)
     return TrainingOptions(
         config="quickstart", total_kimg=140, bfloat16="auto", D_loss_args={"r1_gamma": 1.0},
@@ -84,8 +84,8 @@ def resolve(config="quickstart", *, data=None, total_kimg=None, mirror=None, los
     or 'auto' (`training.precision`). `lrate`: G's and D's
     learning rate at every resolution; `minibatch`: the global minibatch at every resolution; `tick_kimg`: kimg
     between ticks at every resolution; `G_smoothing_kimg`, `G_smoothing_rampup`: Gs's moving average (rampup 0:
-    none); `lod_initial_resolution`: the resolution progressive growing starts at (the
-    dataset's resolution or more: no growing); `loss`: a `LOSSES` name; `augment`, `augpipe`, `augment_p`, `target`,
+    none); `lod_initial_resolution`: the resolution progressive growing starts at (the dataset's resolution or
+    more: no growing); `loss`: a `LOSSES` name; `augment`, `augpipe`, `augment_p`, `target`,
     `ada_kimg`: discriminator augmentation (`augmented`). `InputError` for an unknown preset or loss, `r1_gamma`
     with a loss that has none, an initial resolution that is not a power of two >= 4, or augmentation arguments that
     do not fit together."""
@@ -96,10 +96,10 @@ def resolve(config="quickstart", *, data=None, total_kimg=None, mirror=None, los
         from training.dataset import DEFAULT_DATASET
         data = str(DEFAULT_DATASET)
     direct = dict(data=data, total_kimg=total_kimg, mirror_augment=mirror, D_repeats=D_repeats, xla=xla,
-                  G_smoothing_kimg=G_smoothing_kimg,
-                  mixed_precision=mixed_precision, bfloat16=bfloat16, data_format=data_format, seed=seed,
-                  resume_pkl=resume_pkl, resume_kimg=resume_kimg, network_snapshot_ticks=snapshot_ticks,
-                  image_snapshot_ticks=image_snapshot_ticks, metrics=None if metrics is None else list(metrics))
+                  G_smoothing_kimg=G_smoothing_kimg, mixed_precision=mixed_precision, bfloat16=bfloat16,
+                  data_format=data_format, seed=seed, resume_pkl=resume_pkl, resume_kimg=resume_kimg,
+                  network_snapshot_ticks=snapshot_ticks, image_snapshot_ticks=image_snapshot_ticks,
+                  metrics=None if metrics is None else list(metrics))
     o = dataclasses.replace(o, **{name: value for name, value in direct.items() if value is not None})
     if G_smoothing_rampup is not None:
         o.G_smoothing_rampup = float(G_smoothing_rampup) or None
