@@ -7,7 +7,7 @@ a process trains in it, and finding the newest network it holds.
 | `training_options.json` | every option of the run (`training.options.TrainingOptions`) |
 | `reals.png`, `fakes_init.png`, `fakes<kimg>.png` | image grids: real images, Gs before training, Gs at a tick |
 | `network-snapshot-<kimg>.pkl`, `network-final.pkl` | (G, D, Gs) in the official pickle format |
-| `snapshots.jsonl` | one line per network snapshot: its file, kimg, the run's training time, the process's CPU time |
+| `snapshots.jsonl` | one line per network snapshot: file, kimg, the run's training and CPU time (resumes included) |
 | `metric-<name>.txt`, `metric-<name>.jsonl` | metric results (official lines, JSON records) |
 | `checkpoints/` | training checkpoints `ckpt-<nimg>.*` and `networks.json` (`stylegan_tf.checkpoints`) |
 | `events.out.tfevents.*` | TensorBoard |
@@ -24,7 +24,6 @@ import fcntl
 import json
 import os
 import re
-import resource
 
 from stylegan_tf import checkpoints
 from stylegan_tf.errors import InputError
@@ -73,12 +72,12 @@ def snapshot_nimg(name):
     return int(match.group(1)) * 1000 + int(match.group(2) or 0)
 
 
-def log_snapshot(run_dir, name, nimg, elapsed_sec):
+def log_snapshot(run_dir, name, nimg, elapsed_sec, cpu_sec):
     """Append the network snapshot `name` to `snapshots.jsonl`: `{"snapshot", "kimg", "wall_sec", "cpu_sec"}`, the
-    run's training time so far (resumes included) and this process's CPU time (user + system, all threads)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    record = {"snapshot": name, "kimg": nimg / 1000, "wall_sec": None if elapsed_sec is None else round(elapsed_sec, 3),
-              "cpu_sec": round(usage.ru_utime + usage.ru_stime, 3)}
+    run's training time and CPU time (user + system, all threads) so far, resumes included (None: unknown)."""
+    record = {"snapshot": name, "kimg": nimg / 1000,
+              "wall_sec": None if elapsed_sec is None else round(elapsed_sec, 3),
+              "cpu_sec": None if cpu_sec is None else round(cpu_sec, 3)}
     with open(os.path.join(run_dir, SNAPSHOT_LOG), "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
 

@@ -38,12 +38,12 @@ def test_records_round_trip_and_snapshots_fall_back_to_files(tmp_path):
         (run / run_files.snapshot_name(nimg)).write_bytes(b"")
     assert [(s["snapshot"], s["kimg"], s["wall_sec"]) for s in quality.snapshots_of(str(run))] == [
         ("network-snapshot-000000.128.pkl", 0.128, None), ("network-snapshot-000004.pkl", 4.0, None)]
-    run_files.log_snapshot(str(run), "network-snapshot-000004.pkl", 4000, 12.5)
+    run_files.log_snapshot(str(run), "network-snapshot-000004.pkl", 4000, 12.5, 30.25)
     with open(run / run_files.SNAPSHOT_LOG, "a") as f:
         f.write('{"snapshot": "network-snap')  # a line cut short by a killed process
     logged = quality.snapshots_of(str(run))
     assert [(s["snapshot"], s["kimg"], s["wall_sec"]) for s in logged] == [("network-snapshot-000004.pkl", 4.0, 12.5)]
-    assert logged[0]["cpu_sec"] > 0
+    assert logged[0]["cpu_sec"] == 30.25
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ValueError, match="no network snapshots"):

@@ -34,6 +34,16 @@ def test_tick_line_progress_time_and_eta(monkeypatch):
     assert re.search(r"kimg 5\.120/5 \(100%\) .* time 1m 12s .* maintenance 2\.0 .* ETA 0s$", lines[-1]), lines[-1]
 
 
+def test_cpu_time_continues_from_the_checkpoint(monkeypatch):
+    """The run's CPU time is the checkpoint's plus what this process used since it started training."""
+    cpu = Clock(7.0)
+    monkeypatch.setattr(report.time, "process_time", cpu)
+    ticks = report.TickReport(total_nimg=5000, start_nimg=1000, elapsed_sec=50.0, log=[].append, cpu_sec=90.0)
+    assert ticks.cpu() == 90.0
+    cpu.now = 27.5
+    assert ticks.cpu() == 110.5
+
+
 def test_long_runs_show_kimg_as_official():
     lines = []
     ticks = report.TickReport(total_nimg=40_000, start_nimg=0, elapsed_sec=0.0, log=lines.append)

@@ -158,7 +158,8 @@ def test_run_then_resume_continues_where_it_stopped(tmp_path):
     assert first_nimg == 256
     d_iters = checkpoint_value(run_dir, "D_opt/_iterations/.ATTRIBUTES/VARIABLE_VALUE")
     elapsed = checkpoint_value(run_dir, "progress/elapsed_sec/.ATTRIBUTES/VARIABLE_VALUE")
-    assert elapsed > 0
+    cpu = checkpoint_value(run_dir, "progress/cpu_sec/.ATTRIBUTES/VARIABLE_VALUE")
+    assert elapsed > 0 and cpu > 0
 
     train(f"--resume={run_dir}", "--total_kimg=0.5")
     log = open(os.path.join(run_dir, "log.txt")).read()
@@ -168,6 +169,8 @@ def test_run_then_resume_continues_where_it_stopped(tmp_path):
     resumed = log[log.index("Resuming from"):]
     first_time = re.search(r"tick 3 .* time (\d+)s ", resumed)
     assert first_time and int(first_time.group(1)) >= int(elapsed), resumed
+    # so does the CPU time that snapshots.jsonl logs (stylegan-quality's CPU-time axis)
+    assert run_files.read_snapshot_log(run_dir)[-1]["cpu_sec"] > cpu
     # same lod phase: Adam continued (no reset), one step per minibatch
     assert checkpoint_value(run_dir, "D_opt/_iterations/.ATTRIBUTES/VARIABLE_VALUE") == d_iters + 16
     G, D, Gs = stylegan_tf.load_network_pkl(os.path.join(run_dir, "network-final.pkl"))  # noqa: N806

@@ -29,19 +29,25 @@ def peak_memory_gb():
 class TickReport:
     """Reports the ticks of one process's training towards `total_nimg` images.
 
-    `start_nimg`: images shown when this process started training; `elapsed_sec`: the run's training time before
-    (restored from the checkpoint); `log(line)`: the run log; `writer`: a TensorBoard summary writer, or None."""
+    `start_nimg`: images shown when this process started training; `elapsed_sec`, `cpu_sec`: the run's training
+    time and CPU time before (restored from the checkpoint); `log(line)`: the run log; `writer`: a TensorBoard
+    summary writer, or None."""
 
-    def __init__(self, total_nimg, start_nimg, elapsed_sec, log, writer=None):
+    def __init__(self, total_nimg, start_nimg, elapsed_sec, log, writer=None, cpu_sec=0.0):
         self.total_nimg, self.start_nimg = total_nimg, start_nimg
         self.log, self.writer = log, writer
-        self._elapsed_before = elapsed_sec
+        self._elapsed_before, self._cpu_before = elapsed_sec, cpu_sec
         self._start = self._tick_start = self._maintenance_start = time.time()
+        self._cpu_start = time.process_time()
         self._maintenance = 0.0
 
     def elapsed(self):
         """Seconds of training of the whole run, up to now."""
         return self._elapsed_before + time.time() - self._start
+
+    def cpu(self):
+        """CPU seconds (user + system, all threads) of the whole run's training, up to now."""
+        return self._cpu_before + time.process_time() - self._cpu_start
 
     def eta(self, cur_nimg):
         """Seconds left to `total_nimg` at this process's average speed, or None before any progress."""

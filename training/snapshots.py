@@ -84,14 +84,14 @@ class Snapshots:
                 with self.writer.as_default():
                     tf.summary.image("fakes", grid[None], step=step)
 
-    def write_networks(self, networks, name, step, every_worker=False, nimg=None, elapsed_sec=None):
+    def write_networks(self, networks, name, step, every_worker=False, nimg=None, elapsed_sec=None, cpu_sec=None):
         """Write `(G, D, Gs)` as the snapshot `name`, log it in `snapshots.jsonl` (`nimg` images shown, the run's
-        training time `elapsed_sec`, this process's CPU time) and evaluate the run's metrics on it (chief only),
+        training time `elapsed_sec` and CPU time `cpu_sec`) and evaluate the run's metrics on it (chief only),
         reported at TensorBoard `step`."""
         if self.chief or every_worker:
             stylegan_tf.save_network_pkl(networks, os.path.join(self.run_dir, name))
         if self.chief and nimg is not None:
-            run_files.log_snapshot(self.run_dir, name, nimg, elapsed_sec)
+            run_files.log_snapshot(self.run_dir, name, nimg, elapsed_sec, cpu_sec)
         if self.chief and self.metrics:
             from metrics.evaluate import evaluate
             evaluate(self.metrics, self.Gs, self.dataset, run_dir=self.run_dir,

@@ -42,7 +42,7 @@ CHECKPOINTS_KEPT = 2
 class _Progress(tf.Module):
     """Counters checkpointed with the run."""
     #: the counters that checkpoints of earlier versions lack (they resume at 0)
-    NEWER = ("elapsed_sec",)
+    NEWER = ("elapsed_sec", "cpu_sec")
 
     def __init__(self):
         super().__init__()
@@ -51,6 +51,7 @@ class _Progress(tf.Module):
         self.tick_start_nimg = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.prev_lod = tf.Variable(-1.0, dtype=tf.float64, trainable=False)
         self.elapsed_sec = tf.Variable(0.0, dtype=tf.float64, trainable=False)  # training time of the whole run
+        self.cpu_sec = tf.Variable(0.0, dtype=tf.float64, trainable=False)  # its CPU time (all threads)
 
     def without(self, names):
         """A module tracking the same variables but `names` (to restore a checkpoint that lacks them)."""
@@ -154,9 +155,10 @@ class TrainingLoop:
         return tf.train.CheckpointManager(self.checkpoint, run_files.checkpoint_dir(self.run_dir),
                                           max_to_keep=CHECKPOINTS_KEPT, checkpoint_name=run_files.CHECKPOINT_NAME)
 
-    def save_checkpoint(self, elapsed_sec):
-        """Write a checkpoint of the current state; `elapsed_sec`: the run's training time so far."""
-        self.progress.elapsed_sec.assign(elapsed_sec)
+    def save_checkpoint(self, report):
+        """Write a checkpoint of the current state, with the run's training and CPU time so far (`report`'s)."""
+        self.progress.elapsed_sec.assign(report.elapsed())
+        self.progress.cpu_sec.assign(report.cpu())
         self._saved_nimg = int(self.progress.cur_nimg.numpy())
         self.manager.save(checkpoint_number=self._saved_nimg)
 
@@ -237,14 +239,15 @@ class TrainingLoop:
             self.log(f"Already at kimg {cur_nimg / 1000:g} of {o.total_kimg:g}: nothing to train (give a larger "
                      f"total_kimg to train on).")
             return cur_nimg / 1000
-        report = TickReport(total_nimg, cur_nimg, float(p.elapsed_sec.numpy()), self.log, self.writer)
+        report = TickReport(total_nimg, cur_nimg, float(p.elapsed_sec.numpy()), self.log, self.writer,
+                            cpu_sec=float(p.cpu_sec.numpy()))
         self._pending = []
         with StopRequest(self.log) as stop:
             self.snapshots.write_reals(*self.dataset.get_minibatch_np(self.snapshots.latents.shape[0]))
             if cur_nimg == int(o.resume_kimg * 1000):
                 self.snapshots.write_fakes(run_files.FAKES_INIT, step=cur_nimg // 1000)
             if self._saved_nimg is None:
-                self.save_checkpoint(report.elapsed())  # resumable from the start
+                self.save_checkpoint(report)  # resumable from the start
             self.log(f"Training for {o.total_kimg:g} kimg on {self.strategy.num_replicas_in_sync} replica(s), "
                      f"{self.precision.why}...")
             with self.dataset.read_errors():
@@ -254,7 +257,8 @@ class TrainingLoop:
                 self._stop(report)
         cur_nimg = int(p.cur_nimg.numpy())
         self.snapshots.write_networks((self.G, self.D, self.Gs), run_files.NETWORK_FINAL, step=cur_nimg // 1000,
-                                      every_worker=True, nimg=cur_nimg, elapsed_sec=report.elapsed())
+                                      every_worker=True, nimg=cur_nimg, elapsed_sec=report.elapsed(),
+                                      cpu_sec=report.cpu())
         self.log(f"Done: {cur_nimg / 1000:g} kimg in {format_time(report.elapsed())}.")
         return cur_nimg / 1000
 
@@ -305,9 +309,10 @@ class TrainingLoop:
             self.snapshots.write_fakes(run_files.fakes_name(cur_nimg), step=cur_nimg // 1000)
         if o.network_snapshot_ticks and (cur_tick % o.network_snapshot_ticks == 0 or done):
             self.snapshots.write_networks((self.G, self.D, self.Gs), run_files.snapshot_name(cur_nimg),
-                                          step=cur_nimg // 1000, nimg=cur_nimg, elapsed_sec=report.elapsed())
+                                          step=cur_nimg // 1000, nimg=cur_nimg, elapsed_sec=report.elapsed(),
+                                          cpu_sec=report.cpu())
         if (o.checkpoint_ticks and cur_tick % o.checkpoint_ticks == 0) or done:
-            self.save_checkpoint(report.elapsed())
+            self.save_checkpoint(report)
         report.maintenance_done()
         return done
 
@@ -319,7 +324,7 @@ class TrainingLoop:
             note = "a multi-worker run saves nothing on Ctrl-C"
         elif self._saved_nimg is not None and nimg > self._saved_nimg:
             self._read_stats(self._pending)  # non-finite: TrainingError, nothing saved
-            self.save_checkpoint(report.elapsed())
+            self.save_checkpoint(report)
             note = "saved"
         else:
             note = "nothing new to save"
